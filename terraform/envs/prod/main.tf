@@ -1,0 +1,83 @@
+# The whole stack of one environment. dev and prod share this file verbatim
+# (tests/terraform/test_policy.py checks it); they differ only in backend.tf and
+# terraform.tfvars.
+
+locals {
+  images = {
+    ingest   = "${module.artifact_registry.image_base}/ingest:${var.image_tag}"
+    data_api = "${module.artifact_registry.image_base}/data-api:${var.image_tag}"
+  }
+}
+
+module "project_services" {
+  source = "../../modules/project-services"
+
+  project_id = var.project_id
+  services   = var.services
+}
+
+module "github_wif" {
+  source = "../../modules/github-wif"
+
+  project_id        = var.project_id
+  prefix            = var.prefix
+  github_repository = var.github_repository
+  state_bucket      = var.state_bucket
+
+  depends_on = [module.project_services]
+}
+
+module "artifact_registry" {
+  source = "../../modules/artifact-registry"
+
+  project_id = var.project_id
+  region     = var.region
+  prefix     = var.prefix
+  writers    = [module.github_wif.apply_member]
+
+  depends_on = [module.project_services]
+}
+
+module "analytics_dataset" {
+  source = "../../modules/analytics-dataset"
+
+  project_id = var.project_id
+  dataset_id = var.dataset_id
+  location   = var.bigquery_location
+
+  depends_on = [module.project_services]
+}
+
+# One pipeline per entry of var.systems: adding a system is one map entry in
+# terraform.tfvars plus its schema file under schemas/.
+module "pipeline" {
+  source   = "../../modules/pipeline"
+  for_each = var.systems
+
+  project_id = var.project_id
+  region     = var.region
+  prefix     = var.prefix
+  name       = each.key
+  table      = each.value.table
+  dataset_id = module.analytics_dataset.dataset_id
+  images     = local.images
+  ingest     = each.value.ingest
+  data_api   = each.value.data_api
+  pubsub     = each.value.pubsub
+
+  # The deploy workflow's round trip reads through the new data-api revision as
+  # the apply identity, so it is an invoker next to the named readers.
+  data_api_invokers = concat(each.value.data_api_invokers, [module.github_wif.apply_member])
+
+  depends_on = [module.project_services]
+}
+
+module "monitoring" {
+  source = "../../modules/monitoring"
+
+  project_id            = var.project_id
+  prefix                = var.prefix
+  notification_channels = var.notification_channels
+  ingest_services       = [for s in module.pipeline : s.ingest_service_name]
+  data_api_services     = [for s in module.pipeline : s.data_api_service_name]
+}
