@@ -2,12 +2,13 @@
 # Install, start and stop the local BigQuery emulator (PyPI local-bigquery 0.4.0).
 #
 #   scripts/bigquery-emulator.sh install
-#   eval "$(scripts/bigquery-emulator.sh start [--port P] [--grpc-port G]
-#           [--data-dir DIR] [--project test-proj] [--dataset D])"
+#   set -a; eval "$(scripts/bigquery-emulator.sh start [--port P] [--grpc-port G]
+#           [--data-dir DIR] [--project test-proj] [--dataset D])"; set +a
 #   scripts/bigquery-emulator.sh stop [DIR]     # DIR defaults to $BQ_EMULATOR_DATA_DIR
 #
 # Everything binds to and is aimed at 127.0.0.1 only. `start` prints only
-# shell-eval-able KEY=value lines on stdout; all progress goes to stderr.
+# shell-eval-able KEY=value lines on stdout (set -a exports them to child processes);
+# all progress goes to stderr.
 # See docs/emulators.md for what the emulator does and where it differs from BigQuery.
 set -euo pipefail
 
@@ -26,7 +27,7 @@ log() { printf 'bigquery-emulator: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 usage() {
-  sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -140,6 +141,11 @@ cmd_start() {
     grpc_port="${grpc_port:-${ports[1]}}"
   fi
   [[ "$port" != "$grpc_port" ]] || die "--port and --grpc-port must differ"
+  # Another server already on a port would answer the readiness probe in our place.
+  local p
+  for p in "$port" "$grpc_port"; do
+    ! port_open "$p" || die "127.0.0.1:$p is already in use"
+  done
   if [[ -z "$data_dir" ]]; then
     data_dir="$(mktemp -d "${TMPDIR:-/tmp}/bq-emulator.XXXXXX")"
   fi
@@ -167,7 +173,9 @@ cmd_start() {
     fi
     # --noproxy: an inherited http_proxy must never carry loopback traffic elsewhere.
     code="$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)"
-    if [[ "$code" == 200 ]] && port_open "$grpc_port"; then
+    # Still alive after answering: a process that lost a bind race exits shortly after.
+    if [[ "$code" == 200 ]] && port_open "$grpc_port" && sleep 0.2 \
+      && kill -0 "$pid" 2>/dev/null; then
       break
     fi
     if ((SECONDS >= deadline)); then

@@ -2,7 +2,7 @@
 # Start and stop Google's Pub/Sub emulator on 127.0.0.1.
 #
 #   scripts/pubsub-emulator.sh check                 # is it installed? which package if not
-#   eval "$(scripts/pubsub-emulator.sh start [--port P] [--data-dir DIR])"
+#   set -a; eval "$(scripts/pubsub-emulator.sh start [--port P] [--data-dir DIR])"; set +a
 #   scripts/pubsub-emulator.sh stop [DIR]       # DIR defaults to $PUBSUB_EMULATOR_DATA_DIR
 #
 # The emulator keeps everything in memory; DIR only holds its pid file and log. `start`
@@ -73,6 +73,8 @@ cmd_start() {
   # A kernel-chosen free port; released before the emulator binds it, so a race loses
   # loudly (the emulator exits and its log is shown), never silently.
   port="${port:-$(free_port)}"
+  # Another server already on the port would answer the readiness probe in our place.
+  ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null || die "127.0.0.1:$port is already in use"
   if [[ -z "$data_dir" ]]; then
     data_dir="$(mktemp -d "${TMPDIR:-/tmp}/pubsub-emulator.XXXXXX")"
   fi
@@ -100,6 +102,13 @@ cmd_start() {
     code="$(curl --noproxy '*' -s -o /dev/null -w '%{http_code}' --max-time 2 \
       "http://127.0.0.1:$port/" || true)"
     [[ "$code" != 200 ]] || break
+    # A failed bind kills only the JVM's main thread; the process lives on, useless.
+    if grep -q 'BindException' "$data_dir/pubsub-emulator.log"; then
+      tail -n 30 "$data_dir/pubsub-emulator.log" >&2 || true
+      stop_pid "$pid"
+      rm -f "$data_dir/pubsub-emulator.pid"
+      die "emulator could not bind 127.0.0.1:$port"
+    fi
     if ((SECONDS >= deadline)); then
       tail -n 30 "$data_dir/pubsub-emulator.log" >&2 || true
       stop_pid "$pid"
