@@ -68,16 +68,23 @@ module "pipeline" {
   # The deploy workflow's round trip reads through the new data-api revision as
   # the apply identity, so it is an invoker next to the named readers.
   data_api_invokers = concat(each.value.data_api_invokers, [module.github_wif.apply_member])
+  deployers         = [module.github_wif.apply_member]
 
   depends_on = [module.project_services]
 }
 
+# Alerts, SLOs and a dashboard per system (modules/monitoring, owned by the
+# observability side; its inputs are per system, hence the same for_each).
 module "monitoring" {
-  source = "../../modules/monitoring"
+  source   = "../../modules/monitoring"
+  for_each = var.systems
 
-  project_id            = var.project_id
-  prefix                = var.prefix
-  notification_channels = var.notification_channels
-  ingest_services       = [for s in module.pipeline : s.ingest_service_name]
-  data_api_services     = [for s in module.pipeline : s.data_api_service_name]
+  project_id                   = var.project_id
+  system                       = "${var.prefix}-${each.key}"
+  ingest_service_name          = module.pipeline[each.key].ingest_service_name
+  data_api_service_name        = module.pipeline[each.key].data_api_service_name
+  subscription_id              = module.pipeline[each.key].push_subscription_name
+  notification_channels        = var.notification_channels
+  ticket_notification_channels = var.ticket_notification_channels
+  user_labels                  = var.labels
 }

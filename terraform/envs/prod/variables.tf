@@ -157,7 +157,7 @@ variable "systems" {
 }
 
 variable "notification_channels" {
-  description = "Monitoring notification channel ids (projects/P/notificationChannels/N)."
+  description = "Channel ids for paging alerts (projects/P/notificationChannels/N)."
   type        = list(string)
   default     = []
   nullable    = false
@@ -165,6 +165,21 @@ variable "notification_channels" {
   validation {
     condition = alltrue([
       for c in var.notification_channels :
+      can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))
+    ])
+    error_message = "Each channel must be a full notification channel id."
+  }
+}
+
+variable "ticket_notification_channels" {
+  description = "Notification channel ids for ticket-level (slow burn) alerts."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for c in var.ticket_notification_channels :
       can(regex("^projects/[^/]+/notificationChannels/[^/]+$", c))
     ])
     error_message = "Each channel must be a full notification channel id."

@@ -5,19 +5,14 @@
 locals {
   pool_id = "${var.prefix}-github"
 
-  # Tokens for main must come from a push: pull_request_target runs carry the
-  # base ref (refs/heads/main) and must never reach the apply identity.
-  attribute_condition = join(" && ", [
-    "assertion.repository == '${var.github_repository}'",
-    "(assertion.ref != 'refs/heads/main' || assertion.event_name == 'push')",
-  ])
-
+  # The apply identity: pushes to main only (the subject GitHub gives them).
   apply_principal = join("/", [
     "principal://iam.googleapis.com",
     google_iam_workload_identity_pool.github.name,
     "subject/repo:${var.github_repository}:ref:refs/heads/main",
   ])
 
+  # The plan identity: any token the provider accepts, pull requests included.
   plan_principal = join("/", [
     "principalSet://iam.googleapis.com",
     google_iam_workload_identity_pool.github.name,
@@ -34,12 +29,21 @@ resource "google_iam_workload_identity_pool" "github" {
 
 resource "google_iam_workload_identity_pool_provider" "github" {
   project                            = var.project_id
-  workload_identity_pool_id          = google_iam_workload_identity_pool.github.workload_identity_pool_id
   workload_identity_pool_provider_id = "github"
   display_name                       = "GitHub Actions OIDC"
 
-  # Without a condition any GitHub repository could exchange tokens here.
-  attribute_condition = local.attribute_condition
+  workload_identity_pool_id = google_iam_workload_identity_pool.github.workload_identity_pool_id
+
+  # Without a condition any GitHub repository could exchange tokens here. Only
+  # this repository, only pull requests and branch pushes (no tags, no
+  # environments), and a main-ref token only from a push: pull_request_target
+  # runs carry the base ref (refs/heads/main) and must never act for main.
+  attribute_condition = <<-EOT
+    assertion.repository == '${var.github_repository}' &&
+    (assertion.sub == 'repo:${var.github_repository}:pull_request' ||
+      assertion.sub.startsWith('repo:${var.github_repository}:ref:refs/heads/')) &&
+    (assertion.ref != 'refs/heads/main' || assertion.event_name == 'push')
+  EOT
 
   attribute_mapping = {
     "google.subject"       = "assertion.sub"
@@ -51,6 +55,8 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   oidc {
     issuer_uri = "https://token.actions.githubusercontent.com"
   }
+  # checkov:skip=CKV_GCP_125: the condition pins assertion.repository and the sub
+  # claim to 'repo:<var.github_repository>:...'; checkov cannot resolve the variable.
 }
 
 resource "google_service_account" "plan" {
@@ -89,6 +95,9 @@ resource "google_project_iam_member" "plan" {
 
 resource "google_project_iam_member" "apply" {
   for_each = toset(var.apply_roles)
+  # checkov:skip=CKV_GCP_49: terraform apply creates the runtime service accounts
+  # and sets their IAM policies, which needs serviceAccountAdmin on the project;
+  # the identity is reachable only from pushes to main (attribute_condition).
 
   project = var.project_id
   role    = each.value

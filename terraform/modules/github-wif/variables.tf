@@ -40,8 +40,20 @@ variable "state_bucket" {
 variable "plan_roles" {
   description = "Project roles of the plan identity: read-only ones only."
   type        = list(string)
-  default     = ["roles/viewer", "roles/iam.securityReviewer"]
-  nullable    = false
+  # Per-service viewers instead of roles/viewer: enough to refresh every resource
+  # of this stack and read its IAM policies, nothing else in the project.
+  default = [
+    "roles/artifactregistry.reader",
+    "roles/bigquery.metadataViewer",
+    "roles/iam.securityReviewer",
+    "roles/iam.serviceAccountViewer",
+    "roles/iam.workloadIdentityPoolViewer",
+    "roles/monitoring.viewer",
+    "roles/pubsub.viewer",
+    "roles/run.viewer",
+    "roles/serviceusage.serviceUsageViewer",
+  ]
+  nullable = false
 
   validation {
     condition = alltrue([
@@ -54,14 +66,14 @@ variable "plan_roles" {
 variable "apply_roles" {
   description = <<-EOT
     Project roles of the apply identity: what terraform apply and the rollout need
-    to manage this stack, and no owner/editor.
+    to manage this stack, and no owner/editor. It may act as the runtime service
+    accounts only through grants on those accounts (pipeline module, deployers).
   EOT
   type        = list(string)
   default = [
     "roles/artifactregistry.admin",
     "roles/bigquery.admin",
     "roles/iam.serviceAccountAdmin",
-    "roles/iam.serviceAccountUser",
     "roles/iam.workloadIdentityPoolAdmin",
     "roles/monitoring.editor",
     "roles/pubsub.admin",

@@ -79,6 +79,9 @@ resource "google_cloud_run_v2_service" "ingest" {
     }
   }
 
+  # Creating the service already acts as its account.
+  depends_on = [google_service_account_iam_member.ingest_deployers]
+
   lifecycle {
     # Revisions and traffic are rolled out by .github/workflows/deploy.yml.
     ignore_changes = [
@@ -157,6 +160,8 @@ resource "google_cloud_run_v2_service" "data_api" {
       }
     }
   }
+
+  depends_on = [google_service_account_iam_member.data_api_deployers]
 
   lifecycle {
     ignore_changes = [

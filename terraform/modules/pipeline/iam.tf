@@ -82,3 +82,21 @@ resource "google_service_account_iam_member" "push_token_creator" {
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_agent
 }
+
+# Deploying a revision that runs as an account needs actAs on that account; the
+# grant sits on the two runtime accounts, not on the project.
+resource "google_service_account_iam_member" "ingest_deployers" {
+  for_each = toset(var.deployers)
+
+  service_account_id = google_service_account.ingest.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value
+}
+
+resource "google_service_account_iam_member" "data_api_deployers" {
+  for_each = toset(var.deployers)
+
+  service_account_id = google_service_account.data_api.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value
+}

@@ -9,12 +9,15 @@ locals {
   schema_dir        = "${path.module}/../../../schemas"
   table_schema_file = "${local.schema_dir}/${var.table}.json"
   dead_letter_table = "${var.table}_dead_letter"
-  pubsub_agent      = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
-  push_audience     = "https://${local.name}-ingest.push.${var.project_id}"
-  ingest_service    = "${local.name}-ingest"
-  data_api_service  = "${local.name}-data-api"
-  labels            = merge(var.labels, { system = var.name, managed-by = "terraform" })
-  container_schema  = "/schemas/${var.table}.json"
+  pubsub_agent = join("", [
+    "serviceAccount:service-${data.google_project.this.number}",
+    "@gcp-sa-pubsub.iam.gserviceaccount.com",
+  ])
+  push_audience    = "https://${local.name}-ingest.push.${var.project_id}"
+  ingest_service   = "${local.name}-ingest"
+  data_api_service = "${local.name}-data-api"
+  labels           = merge(var.labels, { system = var.name, managed-by = "terraform" })
+  container_schema = "/schemas/${var.table}.json"
   bigquery_common_env = {
     PIPELINE_STORE      = "bigquery"
     PIPELINE_BQ_PROJECT = var.project_id

@@ -18,6 +18,11 @@ output "push_subscription_id" {
   value       = google_pubsub_subscription.push.id
 }
 
+output "push_subscription_name" {
+  description = "Short name of the push subscription (monitoring filters on it)."
+  value       = google_pubsub_subscription.push.name
+}
+
 output "table_id" {
   description = "Fully qualified table, project.dataset.table."
   value       = "${var.project_id}.${var.dataset_id}.${google_bigquery_table.main.table_id}"

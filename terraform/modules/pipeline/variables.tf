@@ -230,3 +230,21 @@ variable "labels" {
   default     = {}
   nullable    = false
 }
+
+variable "deployers" {
+  description = <<-EOT
+    IAM members that deploy revisions of the services (the CI apply identity). They
+    get roles/iam.serviceAccountUser on the two runtime accounts only, which
+    deploying a revision that runs as them requires.
+  EOT
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition = alltrue([
+      for m in var.deployers : can(regex("^(serviceAccount|principal|principalSet):.+$", m))
+    ])
+    error_message = "deployers must be service accounts or workload identity principals."
+  }
+}
