@@ -21,6 +21,10 @@ promtool_dir=$tools_dir/prometheus
 promtool=$promtool_dir/usr/bin/promtool
 venv=$tools_dir/monitoring-venv
 
+# Scratch dir for the downloaded .deb, removed on any exit.
+download=""
+trap 'if [[ -n $download ]]; then rm -rf "$download"; fi' EXIT
+
 run() {
     echo "+ $*" >&2
     "$@"
@@ -30,8 +34,9 @@ install_promtool() {
     if [[ -x $promtool ]]; then
         return
     fi
-    local download
     download=$(mktemp -d)
+    # As root, apt warns that it downloads "unsandboxed" because its _apt user cannot
+    # write to this private dir: harmless, and better than a world-writable one.
     # apt-get download fetches the .deb without installing it. With no package lists
     # yet (a fresh machine) it finds nothing, so refresh them once and try again.
     if ! (cd "$download" && run apt-get download prometheus); then
@@ -40,7 +45,6 @@ install_promtool() {
     fi
     mkdir -p "$promtool_dir"
     run dpkg-deb -x "$download"/prometheus_*.deb "$promtool_dir"
-    rm -rf "$download"
 }
 
 install_python_tools() {
