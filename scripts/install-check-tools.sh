@@ -83,7 +83,6 @@ main() {
 
   local v="$tools_dir/venv/bin"
   link "$v/pytest" pytest
-  link "$v/python" python
   link "$v/actionlint" actionlint
   link "$v/zizmor" zizmor
   link "$v/check-jsonschema" check-jsonschema

@@ -33,3 +33,8 @@ output "apply_service_account" {
   description = "GitHub variable GCP_APPLY_SA."
   value       = module.github_wif.apply_service_account
 }
+
+output "region" {
+  description = "Region of the Cloud Run services (the rollout script needs it)."
+  value       = var.region
+}
