@@ -15,6 +15,7 @@
 #   IMAGE_BASE    REGION-docker.pkg.dev/PROJECT/REPO            (deploy)
 #   SHA           full commit SHA; images are tagged with it    (deploy, verify, promote)
 #   STATE_DIR     where record/deploy keep revision names       (default .rollout)
+#   PIPELINE_DATA_API_ID_TOKEN  ID token the data-api accepts   (verify)
 #
 # Needs gcloud (authenticated), jq and, for verify, cargo.
 set -euo pipefail
@@ -76,16 +77,17 @@ deploy() {
 # exercised only after promote; docs/deploy.md records that gap.
 verify() {
   : "${SHA:?set SHA}"
+  # The data-api admits only IAM-authorised callers (the apply identity is an
+  # invoker); the workflow mints this ID token for the data-apis' shared custom
+  # audience. That roundtrip sends it as a bearer token is an assumption to
+  # confirm with the command's author (docs/deploy.md, "Not verified").
+  : "${PIPELINE_DATA_API_ID_TOKEN:?set PIPELINE_DATA_API_ID_TOKEN (an ID token for the data-api)}"
+  export PIPELINE_DATA_API_ID_TOKEN
   local system topic svc url
   while read -r system topic svc; do
     url="$(describe "$svc" | jq -r --arg t "$(tag)" '
       .status.traffic[] | select(.tag == $t) | .url')"
     [[ -n "$url" ]] || die "$svc has no URL tagged $(tag)"
-    # The data-api only admits IAM-authorised callers; the apply identity is an
-    # invoker. The roundtrip command is expected to send this as a bearer token
-    # (to be confirmed with its author, see docs/deploy.md).
-    PIPELINE_DATA_API_ID_TOKEN="$(gcloud auth print-identity-token --audiences "$url")"
-    export PIPELINE_DATA_API_ID_TOKEN
     log "$system: round trip $topic -> $url"
     cargo run --locked --release -p pipeline -- roundtrip \
       --topic "$topic" --data-url "$url" --timeout-secs 60 --max-latency-ms 500

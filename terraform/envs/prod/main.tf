@@ -3,6 +3,9 @@
 # terraform.tfvars.
 
 locals {
+  # The deploy round trip calls every system's data-api with one ID token.
+  data_api_audience = "${var.prefix}-data-api"
+
   images = {
     ingest   = "${module.artifact_registry.image_base}/ingest:${var.image_tag}"
     data_api = "${module.artifact_registry.image_base}/data-api:${var.image_tag}"
@@ -67,8 +70,9 @@ module "pipeline" {
 
   # The deploy workflow's round trip reads through the new data-api revision as
   # the apply identity, so it is an invoker next to the named readers.
-  data_api_invokers = concat(each.value.data_api_invokers, [module.github_wif.apply_member])
-  deployers         = [module.github_wif.apply_member]
+  data_api_invokers  = concat(each.value.data_api_invokers, [module.github_wif.apply_member])
+  deployers          = [module.github_wif.apply_member]
+  data_api_audiences = [local.data_api_audience]
 
   depends_on = [module.project_services]
 }

@@ -38,3 +38,8 @@ output "region" {
   description = "Region of the Cloud Run services (the rollout script needs it)."
   value       = var.region
 }
+
+output "data_api_audience" {
+  description = "OIDC audience every data-api accepts (ID tokens for the round trip)."
+  value       = local.data_api_audience
+}

@@ -102,6 +102,7 @@ resource "google_cloud_run_v2_service" "data_api" {
   deletion_protection = var.deletion_protection
   labels              = local.labels
   ingress             = var.data_api.ingress
+  custom_audiences    = var.data_api_audiences
 
   template {
     service_account                  = google_service_account.data_api.email

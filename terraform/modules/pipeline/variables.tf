@@ -167,6 +167,17 @@ variable "data_api_invokers" {
   }
 }
 
+variable "data_api_audiences" {
+  description = <<-EOT
+    Extra OIDC audiences the data-api accepts besides its URLs. One shared audience
+    lets a caller (the deploy round trip) use one ID token for every system and
+    for tagged revision URLs, which are not known before the deploy.
+  EOT
+  type        = list(string)
+  default     = []
+  nullable    = false
+}
+
 variable "pubsub" {
   description = "Delivery settings of the topic and the push subscription."
   type = object({
