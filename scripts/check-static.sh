@@ -3,8 +3,8 @@
 # workflows, Dockerfiles, shell scripts and the Rust dependency graph.
 #
 # Usage: scripts/check-static.sh [CHECK...]     (no argument: all checks)
-# Checks: terraform-fmt terraform-policy checkov trivy actionlint zizmor
-#         workflow-schema hadolint shellcheck cargo-deny
+# Checks: terraform-fmt terraform-policy workflow-policy checkov trivy actionlint
+#         zizmor workflow-schema hadolint shellcheck cargo-deny
 #
 # Prints one PASS/FAIL line per check (a failure's output follows it) and ends
 # with "N passed, N failed"; exits non-zero when any check failed.
@@ -22,8 +22,8 @@ set -euo pipefail
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 tools_dir="${PIPELINE_TOOLS_DIR:-$HOME/.cache/pipeline-tools}"
 rustsec_tarball="${RUSTSEC_DB_TARBALL:-$repo_root/../shared/security/rustsec-advisory-db.tar.gz}"
-all_checks=(terraform-fmt terraform-policy checkov trivy actionlint zizmor
-  workflow-schema hadolint shellcheck cargo-deny)
+all_checks=(terraform-fmt terraform-policy workflow-policy checkov trivy actionlint
+  zizmor workflow-schema hadolint shellcheck cargo-deny)
 
 work_dir="$(mktemp -d)"
 trap 'rm -rf "$work_dir"' EXIT
@@ -49,6 +49,10 @@ check_terraform_fmt() {
 check_terraform_policy() {
   # Plain python -m pytest: no cache dir in the repo, no plugins from elsewhere.
   "$tools_dir/venv/bin/python" -m pytest -q -p no:cacheprovider tests/terraform
+}
+
+check_workflow_policy() {
+  "$tools_dir/venv/bin/python" -m pytest -q -p no:cacheprovider tests/ci
 }
 
 check_checkov() {
