@@ -106,10 +106,24 @@ pub struct TableSchema {
     pub columns: Vec<Field>,
     /// How many of `columns` are metadata; the payload starts at this index.
     pub metadata_len: usize,
+    /// The dead-letter table's columns (`dead_letter.json`).
+    pub dead_letter: Vec<Field>,
 }
 
 /// The metadata columns every row carries, at these positions.
 pub mod meta {
+    /// The dead-letter columns, in the order of `dead_letter.json`.
+    pub const DEAD_LETTER_NAMES: [&str; 9] = [
+        "dead_lettered_at",
+        "message_id",
+        "publish_time",
+        "attributes",
+        "payload",
+        "reason",
+        "detail",
+        "field",
+        "target_table",
+    ];
     pub const MESSAGE_ID: usize = 0;
     pub const PUBLISH_TIME: usize = 1;
     pub const ATTRIBUTES: usize = 2;
@@ -248,6 +262,7 @@ impl TableSchema {
         name: &str,
         metadata: Vec<Field>,
         payload: Vec<Field>,
+        dead_letter: Vec<Field>,
     ) -> Result<TableSchema, SchemaError> {
         let invalid = |problem: String| SchemaError::Invalid {
             context: name.into(),
@@ -262,6 +277,13 @@ impl TableSchema {
             return Err(invalid(format!(
                 "metadata columns must be {:?} in that order, found {names:?}",
                 meta::NAMES
+            )));
+        }
+        let dl_names: Vec<&str> = dead_letter.iter().map(|f| f.name.as_str()).collect();
+        if dl_names != meta::DEAD_LETTER_NAMES {
+            return Err(invalid(format!(
+                "dead-letter columns must be {:?} in that order, found {dl_names:?}",
+                meta::DEAD_LETTER_NAMES
             )));
         }
         if payload.is_empty() {
@@ -283,12 +305,14 @@ impl TableSchema {
             name: name.to_owned(),
             columns,
             metadata_len,
+            dead_letter,
         })
     }
 
-    /// Loads a table schema file; the table is named after the file stem and the
-    /// metadata columns come from `metadata` (by default `metadata.json` beside it).
-    pub fn load(path: &Path, metadata: Option<&Path>) -> Result<TableSchema, SchemaError> {
+    /// Loads a table schema file. The table is named after the file stem; the metadata
+    /// and dead-letter columns come from `metadata.json` and `dead_letter.json` in
+    /// `shared_dir` (by default the schema file's own folder).
+    pub fn load(path: &Path, shared_dir: Option<&Path>) -> Result<TableSchema, SchemaError> {
         let name =
             path.file_stem()
                 .and_then(|s| s.to_str())
@@ -296,10 +320,14 @@ impl TableSchema {
                     context: path.display().to_string(),
                     problem: "the file name does not give a table name".into(),
                 })?;
-        let default_meta = path.with_file_name("metadata.json");
-        let metadata = read_fields(metadata.unwrap_or(&default_meta))?;
+        let dir = match shared_dir {
+            Some(dir) => dir.to_owned(),
+            None => path.parent().map(Path::to_owned).unwrap_or_default(),
+        };
+        let metadata = read_fields(&dir.join("metadata.json"))?;
+        let dead_letter = read_fields(&dir.join("dead_letter.json"))?;
         let payload = read_fields(path)?;
-        TableSchema::new(name, metadata, payload)
+        TableSchema::new(name, metadata, payload, dead_letter)
     }
 
     /// The columns the publisher supplies (everything after the metadata).
@@ -324,6 +352,10 @@ mod tests {
 
     fn metadata() -> Vec<Field> {
         parse_fields(include_str!("../../../schemas/metadata.json"), "metadata").unwrap()
+    }
+
+    fn dead_letter() -> Vec<Field> {
+        parse_fields(include_str!("../../../schemas/dead_letter.json"), "dl").unwrap()
     }
 
     #[test]
@@ -373,7 +405,7 @@ mod tests {
     #[test]
     fn a_column_may_not_shadow_metadata() {
         let payload = parse_fields(r#"[{"name":"Message_Id","type":"STRING"}]"#, "t").unwrap();
-        assert!(TableSchema::new("t", metadata(), payload).is_err());
+        assert!(TableSchema::new("t", metadata(), payload, dead_letter()).is_err());
     }
 
     #[test]

@@ -44,6 +44,27 @@ impl DeadLetter {
     }
 }
 
+impl DeadLetter {
+    /// The record's values in the order of [`crate::schema::meta::DEAD_LETTER_NAMES`].
+    pub fn values(&self, dead_lettered_at: i64, target_table: &str) -> [Value; 9] {
+        let attributes = serde_json::to_string(&self.attributes).unwrap_or_default();
+        [
+            Value::Timestamp(dead_lettered_at),
+            Value::String(self.message_id.clone()),
+            self.publish_time.map_or(Value::Null, Value::Timestamp),
+            Value::Json(attributes),
+            Value::Bytes(self.payload.clone()),
+            Value::String(self.rejection.reason.as_str().to_owned()),
+            Value::String(self.rejection.detail.clone()),
+            self.rejection
+                .field
+                .clone()
+                .map_or(Value::Null, Value::String),
+            Value::String(target_table.to_owned()),
+        ]
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum WriteItem {
     Row(RowRecord),

@@ -7,10 +7,18 @@ use pipeline_core::value::Value;
 use pipeline_core::wire::WireValue;
 
 const METADATA: &str = include_str!("../../../schemas/metadata.json");
+const DEAD_LETTER: &str = include_str!("../../../schemas/dead_letter.json");
 
 fn table(payload: &str) -> TableSchema {
     let metadata = parse_fields(METADATA, "metadata").unwrap();
-    TableSchema::new("t", metadata, parse_fields(payload, "t").unwrap()).unwrap()
+    let dead_letter = parse_fields(DEAD_LETTER, "dead_letter").unwrap();
+    TableSchema::new(
+        "t",
+        metadata,
+        parse_fields(payload, "t").unwrap(),
+        dead_letter,
+    )
+    .unwrap()
 }
 
 fn all_types() -> TableSchema {

@@ -1,0 +1,60 @@
+//! The ingest binary's settings.
+
+use clap::{Parser, ValueEnum};
+use pipeline_core::validate::{UnknownFields, ValidateOptions};
+use pipeline_service::config::{ListenArgs, StoreArgs};
+use pipeline_service::telemetry::LogFormat;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UnknownFieldsArg {
+    Reject,
+    Drop,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct IngestArgs {
+    /// What to do with message keys the table does not define: `reject` dead-letters
+    /// the message; `drop` stores the rest and counts the drop.
+    #[arg(long, env = "PIPELINE_UNKNOWN_FIELDS", value_enum, default_value_t = UnknownFieldsArg::Reject)]
+    pub unknown_fields: UnknownFieldsArg,
+
+    /// Deepest JSON nesting accepted in message data.
+    #[arg(long, env = "PIPELINE_MAX_JSON_DEPTH", default_value_t = 64)]
+    pub max_json_depth: usize,
+
+    /// Most messages written in one batch.
+    #[arg(long, env = "PIPELINE_BATCH_MAX_ROWS", default_value_t = 1000)]
+    pub batch_max_rows: usize,
+}
+
+impl IngestArgs {
+    pub fn options(&self) -> crate::IngestOptions {
+        let unknown_fields = match self.unknown_fields {
+            UnknownFieldsArg::Reject => UnknownFields::Reject,
+            UnknownFieldsArg::Drop => UnknownFields::Drop,
+        };
+        let mut options = crate::IngestOptions {
+            validate: ValidateOptions {
+                unknown_fields,
+                max_depth: self.max_json_depth,
+            },
+            ..Default::default()
+        };
+        options.batch.max_rows = self.batch_max_rows.max(1);
+        options
+    }
+}
+
+/// `ingest`: the push endpoint as its own process (what the container runs).
+#[derive(Debug, Parser)]
+#[command(version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub listen: ListenArgs,
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    #[arg(long, env = "PIPELINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Auto)]
+    pub log_format: LogFormat,
+}

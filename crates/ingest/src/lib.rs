@@ -1,0 +1,93 @@
+//! The ingest service: `POST /pubsub/push`.
+//!
+//! Every message ends in one outcome, and the outcome decides the answer:
+//!
+//! | outcome | store effect | answer |
+//! |---|---|---|
+//! | stored | one row | 204 |
+//! | duplicate (message id seen) | none | 204 |
+//! | rejected (can never be valid) | one dead-letter record | 204 |
+//! | store fault, overload, shutdown | none | 503 + `Retry-After` (Pub/Sub redelivers) |
+//! | not a push request | none | 400 |
+//!
+//! The 2xx answers carry `X-Pipeline-Outcome` so tools (and tests) can tell them apart.
+
+pub mod config;
+mod push;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use pipeline_core::batch::{BatchConfig, Batcher};
+use pipeline_core::schema::TableSchema;
+use pipeline_core::store::Store;
+use pipeline_core::validate::ValidateOptions;
+use pipeline_service::{health, http_metrics};
+use tokio::task::JoinHandle;
+
+/// Pub/Sub's largest message is 10 MB; a wrapped push carries it base64-encoded, so the
+/// body limit allows for that expansion plus the envelope. A larger body is answered
+/// 413 and, after the subscription's max delivery attempts, lands on the dead-letter
+/// topic.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+pub const SERVICE: &str = "ingest";
+
+/// Everything a push handler needs.
+#[derive(Clone)]
+pub struct IngestState {
+    pub schema: Arc<TableSchema>,
+    pub batcher: Batcher,
+    pub validate: Arc<ValidateOptions>,
+}
+
+/// A running ingest pipeline: the router and the batch writer behind it.
+pub struct Ingest {
+    pub router: Router,
+    /// Ends when the router (and so every batcher handle) is dropped and the queue is
+    /// drained; await it after the server stops to be sure every batch was answered.
+    pub writer: JoinHandle<()>,
+}
+
+#[derive(Debug, Clone)]
+pub struct IngestOptions {
+    pub validate: ValidateOptions,
+    pub batch: BatchConfig,
+}
+
+impl Default for IngestOptions {
+    fn default() -> Self {
+        IngestOptions {
+            validate: ValidateOptions::default(),
+            batch: BatchConfig::default(),
+        }
+    }
+}
+
+/// Builds the ingest router over a store (no socket: tests drive it in process).
+pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOptions) -> Ingest {
+    let (batcher, writer) = Batcher::spawn(Arc::clone(&store), options.batch);
+    let state = IngestState {
+        schema,
+        batcher,
+        validate: Arc::new(options.validate),
+    };
+    http_metrics::register_build_info(SERVICE);
+
+    let router = Router::new()
+        .route("/pubsub/push", post(push::handle).with_state(state))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz).with_state(store))
+        .route("/metrics", get(http_metrics::render))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(|req, next| {
+            http_metrics::track(SERVICE, req, next)
+        }));
+    Ingest { router, writer }
+}
+
+/// How long shutdown waits for queued batches after the server stops taking requests.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(8);

@@ -1,0 +1,34 @@
+use anyhow::Context;
+use clap::Parser;
+use ingest::config::Cli;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    pipeline_service::telemetry::init(cli.log_format);
+
+    let schema = cli.store.load_schema()?;
+    let store = cli.store.open_store(schema.clone())?;
+    let ingest = ingest::build(schema, store, cli.ingest.options());
+
+    let addr = cli.listen.addr();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("failed to listen on {addr}"))?;
+    tracing::info!(%addr, "ingest listening");
+
+    axum::serve(listener, ingest.router)
+        .with_graceful_shutdown(pipeline_service::shutdown::signal())
+        .await
+        .context("server failed")?;
+
+    // The server has answered or dropped every request; let queued batches finish.
+    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, ingest.writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("batch writer did not drain in time");
+    }
+    tracing::info!("ingest stopped");
+    Ok(())
+}

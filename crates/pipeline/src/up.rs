@@ -1,0 +1,71 @@
+//! `pipeline up`: ingest and data-api in one process over one embedded store.
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use pipeline_service::config::StoreArgs;
+use tokio::net::TcpListener;
+
+/// The bound addresses, printed at start so scripts (and tests) can find them.
+pub struct Bound {
+    pub ingest: SocketAddr,
+    pub data_api: SocketAddr,
+}
+
+pub struct UpOptions {
+    pub ingest_addr: SocketAddr,
+    pub api_addr: SocketAddr,
+    pub store: StoreArgs,
+    pub ingest: ingest::config::IngestArgs,
+    pub api: data_api::config::ApiArgs,
+}
+
+/// Runs both services until `shutdown` resolves, then drains.
+pub async fn run(
+    options: UpOptions,
+    on_bound: impl FnOnce(&Bound),
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let schema = options.store.load_schema()?;
+    let store = options.store.open_store(schema.clone())?;
+    let ingest = ingest::build(schema.clone(), store.clone(), options.ingest.options());
+    let api = data_api::build(schema, store, options.api.limits()?);
+
+    let bind = |addr: SocketAddr| async move {
+        TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("failed to listen on {addr}"))
+    };
+    let ingest_listener = bind(options.ingest_addr).await?;
+    let api_listener = bind(options.api_addr).await?;
+    on_bound(&Bound {
+        ingest: ingest_listener.local_addr()?,
+        data_api: api_listener.local_addr()?,
+    });
+
+    // One signal stops both servers.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+
+    let ingest_server = axum::serve(ingest_listener, ingest.router)
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let api_server = axum::serve(api_listener, api).with_graceful_shutdown(stopped(stop_rx));
+    let (a, b) = tokio::join!(ingest_server, api_server);
+    a.context("ingest server failed")?;
+    b.context("data-api server failed")?;
+
+    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, ingest.writer)
+        .await
+        .is_err()
+    {
+        tracing::warn!("batch writer did not drain in time");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
