@@ -29,7 +29,7 @@ resource "google_artifact_registry_repository" "this" {
     }
   }
   # checkov:skip=CKV_GCP_84: CMEK is opt-in through var.kms_key_name; images hold
-  # no data beyond the open-source build, Google-managed keys suffice by default.
+  # the build only, no analytics data, so Google-managed keys are the default.
 }
 
 # Cloud Run pulls with its service agent, which can read same-project

@@ -4,8 +4,8 @@ resource "google_pubsub_topic" "main" {
   message_retention_duration = var.pubsub.message_retention
   kms_key_name               = var.kms_key_name
   labels                     = local.labels
-  # checkov:skip=CKV_GCP_83: CMEK is opt-in through var.kms_key_name; by default
-  # Google-managed keys encrypt the topic, which suits this data's classification.
+  # checkov:skip=CKV_GCP_83: CMEK is opt-in through var.kms_key_name: Google-managed
+  # keys by default; set the key where the data's classification requires CMEK.
 }
 
 # Messages that the ingest service could not accept after max_delivery_attempts
