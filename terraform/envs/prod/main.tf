@@ -3,6 +3,49 @@
 # terraform.tfvars.
 
 locals {
+  # APIs the stack calls, enabled before anything else is created.
+  services = [
+    "artifactregistry.googleapis.com",
+    "bigquery.googleapis.com",
+    "bigquerystorage.googleapis.com",
+    "cloudresourcemanager.googleapis.com",
+    "iam.googleapis.com",
+    "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "serviceusage.googleapis.com",
+    "sts.googleapis.com",
+  ]
+
+  # Enough to refresh every resource of the stack and read IAM policies.
+  ci_plan_roles = [
+    "roles/artifactregistry.reader",
+    "roles/bigquery.metadataViewer",
+    "roles/iam.securityReviewer",
+    "roles/iam.serviceAccountViewer",
+    "roles/iam.workloadIdentityPoolViewer",
+    "roles/monitoring.viewer",
+    "roles/pubsub.viewer",
+    "roles/run.viewer",
+    "roles/serviceusage.serviceUsageViewer",
+  ]
+
+  # What terraform apply and the rollout need; actAs on the runtime accounts is
+  # granted per account by the pipeline module (deployers), not here.
+  ci_apply_roles = [
+    "roles/artifactregistry.admin",
+    "roles/bigquery.admin",
+    "roles/iam.serviceAccountAdmin",
+    "roles/iam.workloadIdentityPoolAdmin",
+    "roles/monitoring.editor",
+    "roles/pubsub.admin",
+    "roles/resourcemanager.projectIamAdmin",
+    "roles/run.admin",
+    "roles/serviceusage.serviceUsageAdmin",
+  ]
+
   # The deploy round trip calls every system's data-api with one ID token.
   data_api_audience = "${var.prefix}-data-api"
 
@@ -16,7 +59,7 @@ module "project_services" {
   source = "../../modules/project-services"
 
   project_id = var.project_id
-  services   = var.services
+  services   = local.services
 }
 
 module "github_wif" {
@@ -26,6 +69,8 @@ module "github_wif" {
   prefix            = var.prefix
   github_repository = var.github_repository
   state_bucket      = var.state_bucket
+  plan_roles        = local.ci_plan_roles
+  apply_roles       = local.ci_apply_roles
 
   depends_on = [module.project_services]
 }

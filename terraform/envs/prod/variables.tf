@@ -85,26 +85,6 @@ variable "image_tag" {
   }
 }
 
-variable "services" {
-  description = "APIs enabled in the project before anything else is created."
-  type        = list(string)
-  default = [
-    "artifactregistry.googleapis.com",
-    "bigquery.googleapis.com",
-    "bigquerystorage.googleapis.com",
-    "cloudresourcemanager.googleapis.com",
-    "iam.googleapis.com",
-    "iamcredentials.googleapis.com",
-    "logging.googleapis.com",
-    "monitoring.googleapis.com",
-    "pubsub.googleapis.com",
-    "run.googleapis.com",
-    "serviceusage.googleapis.com",
-    "sts.googleapis.com",
-  ]
-  nullable = false
-}
-
 variable "systems" {
   description = <<-EOT
     The pipelines of this environment, keyed by a short system name (1-12 lowercase

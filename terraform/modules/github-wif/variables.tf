@@ -38,22 +38,13 @@ variable "state_bucket" {
 }
 
 variable "plan_roles" {
-  description = "Project roles of the plan identity: read-only ones only."
+  description = <<-EOT
+    Project roles of the plan identity. Read-only roles only (validated): per-service
+    viewers rather than the basic roles/viewer.
+  EOT
   type        = list(string)
-  # Per-service viewers instead of roles/viewer: enough to refresh every resource
-  # of this stack and read its IAM policies, nothing else in the project.
-  default = [
-    "roles/artifactregistry.reader",
-    "roles/bigquery.metadataViewer",
-    "roles/iam.securityReviewer",
-    "roles/iam.serviceAccountViewer",
-    "roles/iam.workloadIdentityPoolViewer",
-    "roles/monitoring.viewer",
-    "roles/pubsub.viewer",
-    "roles/run.viewer",
-    "roles/serviceusage.serviceUsageViewer",
-  ]
-  nullable = false
+  default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([
@@ -61,27 +52,22 @@ variable "plan_roles" {
     ])
     error_message = "plan_roles must be read-only roles (viewer, reviewer or reader)."
   }
+
+  validation {
+    condition     = !contains(var.plan_roles, "roles/viewer")
+    error_message = "Use per-service viewer roles instead of the basic roles/viewer."
+  }
 }
 
 variable "apply_roles" {
   description = <<-EOT
     Project roles of the apply identity: what terraform apply and the rollout need
-    to manage this stack, and no owner/editor. It may act as the runtime service
+    to manage the stack, never owner or editor. It may act as the runtime service
     accounts only through grants on those accounts (pipeline module, deployers).
   EOT
   type        = list(string)
-  default = [
-    "roles/artifactregistry.admin",
-    "roles/bigquery.admin",
-    "roles/iam.serviceAccountAdmin",
-    "roles/iam.workloadIdentityPoolAdmin",
-    "roles/monitoring.editor",
-    "roles/pubsub.admin",
-    "roles/resourcemanager.projectIamAdmin",
-    "roles/run.admin",
-    "roles/serviceusage.serviceUsageAdmin",
-  ]
-  nullable = false
+  default     = []
+  nullable    = false
 
   validation {
     condition = alltrue([
