@@ -169,6 +169,7 @@ main() {
   for c in "${checks[@]}"; do
     run_check "$c"
   done
+  printf 'static checks took %ss\n' "$SECONDS"
   printf '%d passed, %d failed\n' "${#passed[@]}" "${#failed[@]}"
   [[ ${#failed[@]} -eq 0 ]]
 }
