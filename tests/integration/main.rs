@@ -1,1 +1,11 @@
-//! placeholder
+//! Integration tests: real services on port 0, spoken to over HTTP.
+//!
+//! One test binary (modules below) so the suite links once. `support` starts services
+//! in process or as real `pipeline` processes.
+
+mod support;
+
+mod data_api;
+mod durability;
+mod flights;
+mod push;
