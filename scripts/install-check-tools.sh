@@ -7,7 +7,7 @@
 # one link per tool.
 #
 # Sources, all reachable from CI: PyPI (pinned in scripts/check-tools/*.txt) and
-# Debian's archive (shellcheck). Nothing is downloaded from anywhere else.
+# Debian's archive (shellcheck, jq). Nothing is downloaded from anywhere else.
 #
 # UPDATING: bump a version in the requirements file, run this script with
 # PIPELINE_TOOLS_REFRESH=1, run the checks, then refresh the lock with
@@ -59,6 +59,21 @@ link() {
   ln -sfn "$target" "$bin_dir/$name"
 }
 
+# jq drives scripts/rollout.sh, which tests/ci/test_rollout.py runs against a fake
+# gcloud. Debian's bookworm build (1.6) is what the machines and runners carry;
+# any 1.6+ behaves the same for the filters used, so it is not pinned further.
+install_jq() {
+  command -v jq >/dev/null 2>&1 && return 0
+  if [[ "$(id -u)" -ne 0 ]]; then
+    log "jq is needed: apt-get install jq (as root)"
+    exit 1
+  fi
+  log "installing jq from Debian"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends jq \
+    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends jq; }
+}
+
 install_shellcheck() {
   if command -v shellcheck >/dev/null 2>&1 \
     && shellcheck --version | grep -q "^version: ${shellcheck_version}$"; then
@@ -104,6 +119,7 @@ print(os.path.join(os.path.dirname(t.__file__), "lib", "terraform"))')"
   link "$tf" terraform
 
   install_shellcheck
+  install_jq
   log "tools ready in $bin_dir"
 }
 

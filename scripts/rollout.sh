@@ -106,11 +106,31 @@ move_traffic() {
   done < <(services)
 }
 
+# Each deploy adds a sha-* tag; once traffic has moved, the older ones only
+# clutter the service (and count against its traffic-target limit).
+drop_old_tags() {
+  : "${SHA:?set SHA}"
+  local system svc image old
+  while read -r system svc image; do
+    old="$(describe "$svc" | jq -r --arg t "$(tag)" '
+      [.status.traffic[] | select(.tag != null and (.tag | startswith("sha-")))
+       | select(.tag != $t) | .tag] | join(",")')"
+    [[ -n "$old" ]] || continue
+    log "$system: $svc drops tags $old"
+    # Cosmetic: a failure here must not roll back verified revisions.
+    gcloud run services update-traffic "$svc" --region "$REGION" --quiet \
+      --remove-tags "$old" || log "$system: could not drop tags of $svc; left as they are"
+  done < <(services)
+}
+
 case "${1:-}" in
   record) record ;;
   deploy) deploy ;;
   verify) verify ;;
-  promote) move_traffic new ;;
+  promote)
+    move_traffic new
+    drop_old_tags
+    ;;
   # Undo whatever promote managed before it failed; untouched services are
   # already on their previous revision and are set to it again, harmlessly.
   rollback)
