@@ -84,7 +84,7 @@ resource "google_service_account_iam_member" "push_token_creator" {
 }
 
 # Deploying a revision that runs as an account needs actAs on that account; the
-# grant sits on the two runtime accounts, not on the project.
+# grant sits on the runtime accounts, not on the project.
 resource "google_service_account_iam_member" "ingest_deployers" {
   for_each = toset(var.deployers)
 
@@ -97,6 +97,16 @@ resource "google_service_account_iam_member" "data_api_deployers" {
   for_each = toset(var.deployers)
 
   service_account_id = google_service_account.data_api.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = each.value
+}
+
+# Creating a push subscription whose OIDC token is signed as the push account
+# needs actAs on that account, so the deployers get it there too.
+resource "google_service_account_iam_member" "push_deployers" {
+  for_each = toset(var.deployers)
+
+  service_account_id = google_service_account.push.name
   role               = "roles/iam.serviceAccountUser"
   member             = each.value
 }

@@ -59,6 +59,7 @@ resource "google_pubsub_subscription" "push" {
     google_pubsub_topic_iam_member.dead_letter_publisher,
     google_service_account_iam_member.push_token_creator,
     google_cloud_run_v2_service_iam_member.ingest_push_invoker,
+    google_service_account_iam_member.push_deployers,
   ]
 }
 

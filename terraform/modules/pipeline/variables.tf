@@ -245,8 +245,8 @@ variable "labels" {
 variable "deployers" {
   description = <<-EOT
     IAM members that deploy revisions of the services (the CI apply identity). They
-    get roles/iam.serviceAccountUser on the two runtime accounts only, which
-    deploying a revision that runs as them requires.
+    get roles/iam.serviceAccountUser on this system's three accounts only: deploying
+    a revision, or a push subscription, that runs as an account requires it.
   EOT
   type        = list(string)
   default     = []
