@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, ValueEnum};
 use pipeline_core::schema::TableSchema;
 use pipeline_core::store::Store;
@@ -17,6 +17,12 @@ pub enum StoreKind {
     Sqlite,
     /// BigQuery (production).
     Bigquery,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SqliteDurability {
+    Full,
+    Normal,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -40,6 +46,11 @@ pub struct StoreArgs {
     #[arg(long, env = "PIPELINE_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// SQLite commit durability: `full` fsyncs every commit (survives power loss);
+    /// `normal` survives a killed process but not a power cut. See docs/benchmarks.md.
+    #[arg(long, env = "PIPELINE_SQLITE_DURABILITY", value_enum, default_value_t = SqliteDurability::Full)]
+    pub sqlite_durability: SqliteDurability,
+
     /// BigQuery project (with `--store bigquery`).
     #[arg(long, env = "PIPELINE_BQ_PROJECT")]
     pub bq_project: Option<String>,
@@ -47,6 +58,9 @@ pub struct StoreArgs {
     /// BigQuery dataset (with `--store bigquery`).
     #[arg(long, env = "PIPELINE_BQ_DATASET", default_value = "analytics_dataset")]
     pub bq_dataset: String,
+
+    #[command(flatten)]
+    pub bigquery: crate::bigquery::BigQueryArgs,
 }
 
 impl StoreArgs {
@@ -62,13 +76,38 @@ impl StoreArgs {
     pub fn open_store(&self, schema: Arc<TableSchema>) -> anyhow::Result<Arc<dyn Store>> {
         match self.store {
             StoreKind::Sqlite => {
-                let store = pipeline_store_sqlite::SqliteStore::open(&self.data_dir, schema)
-                    .context("failed to open the SQLite store")?;
+                let durability = match self.sqlite_durability {
+                    SqliteDurability::Full => pipeline_store_sqlite::Durability::Full,
+                    SqliteDurability::Normal => pipeline_store_sqlite::Durability::Normal,
+                };
+                let store = pipeline_store_sqlite::SqliteStore::open_with(
+                    &self.data_dir,
+                    schema,
+                    durability,
+                )
+                .context("failed to open the SQLite store")?;
                 Ok(Arc::new(store))
             }
             StoreKind::Bigquery => {
-                bail!("the BigQuery store is not built into this binary yet; use --store sqlite")
+                let config = self
+                    .bigquery
+                    .config(self.bq_project.as_deref(), &self.bq_dataset)?;
+                // Opening connects, so it is async; callers are sync and all run on a
+                // multi-threaded runtime, where block_in_place is allowed (it panics
+                // on a current-thread runtime: use `BigQueryArgs::open` there).
+                tokio::task::block_in_place(|| {
+                    tokio::runtime::Handle::current().block_on(self.bigquery.open(config, schema))
+                })
             }
+        }
+    }
+
+    /// Writes the batcher may run at once for this store: SQLite has one writer;
+    /// BigQuery takes concurrent appends.
+    pub fn max_concurrent_writes(&self) -> usize {
+        match self.store {
+            StoreKind::Sqlite => 1,
+            StoreKind::Bigquery => pipeline_store_bigquery::MAX_CONCURRENT_WRITES,
         }
     }
 }

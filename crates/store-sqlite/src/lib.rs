@@ -30,6 +30,20 @@ use crate::pool::Readers;
 const BUSY_TIMEOUT_MS: u64 = 2_000;
 const READERS: usize = 4;
 
+/// How hard a commit pushes to disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: each commit is fsynced before the batch is answered, so an
+    /// acknowledged row survives a power cut as well as `kill -9`. The default.
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: commits reach the OS but are fsynced only at checkpoints.
+    /// An acknowledged row survives `kill -9` of the process, but a power cut or kernel
+    /// crash can lose the last commits. Several times the throughput on slow disks;
+    /// for local runs and benchmarks, not for data that matters.
+    Normal,
+}
+
 pub struct SqliteStore {
     schema: Arc<TableSchema>,
     writer: Arc<Mutex<Writer>>,
@@ -50,16 +64,29 @@ fn store_error(context: &str) -> impl FnOnce(rusqlite::Error) -> StoreError + '_
     move |e| StoreError::new(context.to_owned(), e)
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+fn configure(conn: &Connection, durability: Durability) -> rusqlite::Result<()> {
     conn.busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    let synchronous = match durability {
+        Durability::Full => "FULL",
+        Durability::Normal => "NORMAL",
+    };
+    conn.pragma_update(None, "synchronous", synchronous)?;
     codec::register_functions(conn)
 }
 
 impl SqliteStore {
-    /// Opens (or creates) `<data_dir>/<table>.db` and its tables.
+    /// Opens (or creates) `<data_dir>/<table>.db` and its tables, fully durable.
     pub fn open(data_dir: &Path, schema: Arc<TableSchema>) -> Result<SqliteStore, StoreError> {
+        SqliteStore::open_with(data_dir, schema, Durability::Full)
+    }
+
+    /// [`SqliteStore::open`] with a chosen [`Durability`].
+    pub fn open_with(
+        data_dir: &Path,
+        schema: Arc<TableSchema>,
+        durability: Durability,
+    ) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
             StoreError::new(
                 format!("failed to create data directory {}", data_dir.display()),
@@ -70,7 +97,7 @@ impl SqliteStore {
         let context = format!("failed to open {}", path.display());
 
         let conn = Connection::open(&path).map_err(store_error(&context))?;
-        configure(&conn).map_err(store_error(&context))?;
+        configure(&conn, durability).map_err(store_error(&context))?;
         ddl::create_or_migrate(&conn, &schema).map_err(|e| StoreError::new(context.clone(), e))?;
 
         let last_ingested_at = conn
