@@ -196,19 +196,31 @@ async fn data(
         .unwrap_or_default()
         .to_owned();
 
+    // `id` has no index: a range that matches the newest rows is found at once; one
+    // that matches only the oldest tenth makes every request scan most of the table.
+    let newest = rows * 9 / 10;
+    let oldest = rows / 10;
     let cases = [
-        ("first page, 100 rows (default query)", format!("{base}")),
+        ("first page, 100 rows (default query)", base.clone()),
         (
             "a later page (page_token), 100 rows",
             format!("{base}?order=asc&page_token={token}"),
         ),
         (
-            "id range filter, 100 rows",
-            format!("{base}?id.gte=500000&id.lt=600000"),
+            "message_id equality (unique index)",
+            format!("{base}?message_id=seed-00000042"),
+        ),
+        (
+            "id range, matching the newest rows",
+            format!("{base}?id.gte={newest}"),
         ),
         (
             "1000 rows, two columns",
             format!("{base}?limit=1000&fields=message_id,id"),
+        ),
+        (
+            "id range, matching only the oldest tenth",
+            format!("{base}?id.lt={oldest}"),
         ),
     ];
     let sampler = up.rss_sampler();
