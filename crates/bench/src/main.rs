@@ -40,6 +40,17 @@ enum Command {
         #[arg(long, default_value_t = 64)]
         concurrency: usize,
     },
+    /// The flights file end to end: `pipeline publish` into a fresh `pipeline up`.
+    Flights {
+        #[arg(long, default_value = "target/release/pipeline")]
+        pipeline: PathBuf,
+        #[arg(
+            long,
+            env = "FLIGHTS_CSV",
+            default_value = "../shared/data/flights_scl_2017.csv"
+        )]
+        csv: PathBuf,
+    },
     /// `GET /data` latency on a table of `rows` rows.
     Data {
         #[arg(long, default_value = "target/release/pipeline")]
@@ -59,6 +70,7 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(async {
         match cli.command {
             Command::Hello { port } => hello(port).await,
+            Command::Flights { pipeline, csv } => flights(&pipeline, &csv),
             Command::Ingest {
                 pipeline,
                 messages,
@@ -237,6 +249,49 @@ async fn data(
     println!(
         "data-api RSS idle {:.1} MiB, peak under load {:.1} MiB",
         idle_rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    );
+    std::fs::remove_dir_all(&dir).ok();
+    Ok(())
+}
+
+fn flights(pipeline: &std::path::Path, csv: &std::path::Path) -> anyhow::Result<()> {
+    let dir = tempdir()?;
+    let (ingest_port, api_port) = (free_port()?, free_port()?);
+    let up = procs::pipeline_up(
+        pipeline,
+        &dir,
+        "schemas/flights.json",
+        ingest_port,
+        api_port,
+    )?;
+    let sampler = up.rss_sampler();
+    let started = Instant::now();
+    let output = std::process::Command::new(pipeline)
+        .arg("publish")
+        .arg(csv)
+        .args([
+            "--json",
+            "--url",
+            &format!("http://127.0.0.1:{ingest_port}/pubsub/push"),
+        ])
+        .output()
+        .context("failed to run pipeline publish")?;
+    let seconds = started.elapsed().as_secs_f64();
+    let peak = sampler.stop();
+    anyhow::ensure!(output.status.success(), "publish failed: {output:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&output.stdout)?;
+    println!(
+        "| file | sent | stored | dead-lettered | wall s (process start to last ack) | msg/s | peak RSS MiB |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {} | {} | {} | {} | {seconds:.2} | {:.0} | {:.1} |",
+        csv.file_name().and_then(|n| n.to_str()).unwrap_or("?"),
+        summary["sent"],
+        summary["stored"],
+        summary["dead_lettered"],
+        summary["sent"].as_f64().unwrap_or(0.0) / seconds,
         peak as f64 / 1024.0
     );
     std::fs::remove_dir_all(&dir).ok();
