@@ -175,6 +175,20 @@ def test_pipeline_is_one_module_instance_per_system(env: str):
 
 
 @pytest.mark.parametrize("env", ENVS)
+def test_subscription_settings_come_from_the_file_the_cli_reads(env: str):
+    """`pipeline pubsub setup` reads config/pubsub.json; Terraform must read it too."""
+    main = parse(TERRAFORM / "envs" / env / "main.tf")
+    settings = {k: v for entry in main["locals"] for k, v in entry.items()}["pubsub_settings"]
+    assert "config/pubsub.json" in settings and "jsondecode" in settings
+    calls = {unquote(k): v for entry in main["module"] for k, v in entry.items()}
+    assert "local.pubsub_settings" in str(calls["pipeline"]["pubsub"])
+    keys = set(json.loads((REPO / "config" / "pubsub.json").read_text()))
+    declared = (TERRAFORM / "modules" / "pipeline" / "variables.tf").read_text()
+    for key in keys:
+        assert re.search(rf"\b{key}\s*=\s*optional", declared), f"pubsub.{key} not declared"
+
+
+@pytest.mark.parametrize("env", ENVS)
 def test_every_system_has_a_schema_file(env: str):
     tfvars = parse(TERRAFORM / "envs" / env / "terraform.tfvars")
     systems = tfvars.get("systems", {})

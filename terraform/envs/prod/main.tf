@@ -3,6 +3,10 @@
 # terraform.tfvars.
 
 locals {
+  # Subscription settings shared with `pipeline pubsub setup`, so the local emulator
+  # and the cloud run with the same ack deadline, backoff and delivery attempts.
+  pubsub_settings = jsondecode(file("${path.module}/../../../config/pubsub.json"))
+
   # APIs the stack calls, enabled before anything else is created.
   services = [
     "artifactregistry.googleapis.com",
@@ -111,7 +115,10 @@ module "pipeline" {
   images     = local.images
   ingest     = each.value.ingest
   data_api   = each.value.data_api
-  pubsub     = each.value.pubsub
+  pubsub = merge(
+    local.pubsub_settings,
+    { for key, value in each.value.pubsub : key => value if value != null },
+  )
 
   # The deploy workflow's round trip reads through the new data-api revision as
   # the apply identity, so it is an invoker next to the named readers.
