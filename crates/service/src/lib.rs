@@ -1,5 +1,6 @@
 //! What the ingest and data-api services share.
 
+pub mod bigquery;
 pub mod config;
 pub mod health;
 pub mod http_metrics;
