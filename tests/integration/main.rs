@@ -8,4 +8,5 @@ mod support;
 mod data_api;
 mod durability;
 mod flights;
+mod observability;
 mod push;

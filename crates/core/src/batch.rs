@@ -53,6 +53,9 @@ type Reply = oneshot::Sender<Result<ItemOutcome, StoreError>>;
 struct Job {
     item: WriteItem,
     reply: Reply,
+    /// The submitter's span: the batch span links to it, so a trace of one request
+    /// leads to the shared write that made its message durable.
+    span: tracing::Span,
 }
 
 /// A handle for submitting items; cheap to clone. The writer task ends when the last
@@ -72,10 +75,13 @@ impl Batcher {
     /// Queues one item and waits until it is durable (or failed).
     pub async fn submit(&self, item: WriteItem) -> Result<ItemOutcome, SubmitError> {
         let (reply, answer) = oneshot::channel();
-        self.tx.try_send(Job { item, reply }).map_err(|e| match e {
-            mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
-            mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
-        })?;
+        let span = tracing::Span::current();
+        self.tx
+            .try_send(Job { item, reply, span })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => SubmitError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => SubmitError::Closed,
+            })?;
         match answer.await {
             Ok(result) => result.map_err(SubmitError::Store),
             Err(_) => Err(SubmitError::Closed),
@@ -110,7 +116,12 @@ async fn run(store: Arc<dyn Store>, config: BatchConfig, mut rx: mpsc::Receiver<
     while writers.join_next().await.is_some() {}
 }
 
+#[tracing::instrument(name = "batch", skip_all, fields(rows = jobs.len()))]
 async fn write_batch(store: &dyn Store, jobs: Vec<Job>, timeout: Duration) {
+    let batch_span = tracing::Span::current();
+    for job in &jobs {
+        batch_span.follows_from(&job.span);
+    }
     let (items, replies): (Vec<WriteItem>, Vec<Reply>) =
         jobs.into_iter().map(|j| (j.item, j.reply)).unzip();
 
@@ -141,6 +152,11 @@ async fn write_batch(store: &dyn Store, jobs: Vec<Job>, timeout: Duration) {
     }
 }
 
+#[tracing::instrument(
+    name = "store.write",
+    skip_all,
+    fields(store = store.kind(), items = items.len())
+)]
 async fn timed_write(
     store: &dyn Store,
     items: &[WriteItem],
@@ -157,7 +173,8 @@ async fn timed_write(
     metrics::histogram!(names::INGEST_BATCH_WRITE_DURATION_SECONDS, "store" => store.kind())
         .record(started.elapsed().as_secs_f64());
     if let Err(err) = &result {
-        tracing::warn!(store = store.kind(), items = items.len(), error = %err, "batch write failed");
+        let items = items.len();
+        tracing::warn!(store = store.kind(), items, error = %err, "batch write failed");
     }
     result
 }

@@ -15,7 +15,7 @@ use axum::routing::get;
 use pipeline_core::query::QueryLimits;
 use pipeline_core::schema::TableSchema;
 use pipeline_core::store::Store;
-use pipeline_service::{health, http_metrics};
+use pipeline_service::{health, http_metrics, telemetry};
 
 pub const SERVICE: &str = "data-api";
 
@@ -41,5 +41,9 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, limits: QueryLimit
         .route("/metrics", get(http_metrics::render))
         .layer(axum::middleware::from_fn(|req, next| {
             http_metrics::track(SERVICE, req, next)
+        }))
+        // Outermost: the request span and access log cover every other layer.
+        .layer(axum::middleware::from_fn(|req, next| {
+            telemetry::access_log::layer(SERVICE, req, next)
         }))
 }

@@ -25,7 +25,7 @@ use pipeline_core::batch::{BatchConfig, Batcher};
 use pipeline_core::schema::TableSchema;
 use pipeline_core::store::Store;
 use pipeline_core::validate::ValidateOptions;
-use pipeline_service::{health, http_metrics};
+use pipeline_service::{health, http_metrics, telemetry};
 use tokio::task::JoinHandle;
 
 /// Pub/Sub's largest message is 10 MB; a wrapped push carries it base64-encoded, so the
@@ -85,6 +85,10 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(|req, next| {
             http_metrics::track(SERVICE, req, next)
+        }))
+        // Outermost: the request span and access log cover every other layer.
+        .layer(axum::middleware::from_fn(|req, next| {
+            telemetry::access_log::layer(SERVICE, req, next)
         }));
     Ingest { router, writer }
 }
