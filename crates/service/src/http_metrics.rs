@@ -37,12 +37,9 @@ pub fn handle() -> &'static PrometheusHandle {
             .and_then(|b| {
                 b.set_buckets_for_metric(full(names::INGEST_FRESHNESS_LAG_SECONDS), LAG_BUCKETS)
             })
-            .and_then(|b| b.install_recorder().map_err(Into::into))
-            .map(|handle| {
-                // `# HELP` lines: descriptions reach only a recorder already installed.
-                names::describe();
-                handle
-            })
+            .and_then(|b| b.install_recorder())
+            // `# HELP` lines: descriptions reach only a recorder already installed.
+            .inspect(|_| names::describe())
             .unwrap_or_else(|e| {
                 // Another recorder is already installed (a test harness); serve nothing
                 // rather than stop the service.
