@@ -411,3 +411,78 @@ async fn json_lines_carry_severity_and_the_access_log_carries_http_request() {
         "a query string reached the log"
     );
 }
+
+/// A stand-in OTLP collector on 127.0.0.1: keeps every body POSTed to `/v1/traces`.
+async fn fake_collector() -> (String, Arc<Mutex<Vec<Vec<u8>>>>) {
+    let bodies = Arc::new(Mutex::new(Vec::new()));
+    let sink = Arc::clone(&bodies);
+    let router = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |body: axum::body::Bytes| async move {
+            sink.lock().unwrap().push(body.to_vec());
+            // An empty ExportTraceServiceResponse is an empty protobuf message.
+            axum::http::StatusCode::OK
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    (format!("http://{addr}"), bodies)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn hex_bytes(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_an_otlp_endpoint_the_logged_span_is_the_exported_span() {
+    let (endpoint, bodies) = fake_collector().await;
+    let app = Pipeline::start(&[
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        // Export within 100 ms instead of the default 5 s.
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ]);
+    let client = reqwest::Client::new();
+    let data = json!({"id": 1, "name": "traced"}).to_string();
+    let response = client
+        .post(app.push_url())
+        .header("traceparent", format!("00-{TRACE_ID}-{PARENT_SPAN_ID}-01"))
+        .body(push_body("otlp-1", data.as_bytes()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+
+    let trace = format!("projects/{PROJECT}/traces/{TRACE_ID}");
+    let access = app
+        .wait_for_log("for the exported request", |l| {
+            l["logging.googleapis.com/trace"] == trace.as_str() && l.get("httpRequest").is_some()
+        })
+        .await;
+    let span_id = access["logging.googleapis.com/spanId"].as_str().unwrap();
+
+    // The collector receives the caller's trace id, and the span the log line names.
+    let (trace_bytes, span_bytes) = (hex_bytes(TRACE_ID), hex_bytes(span_id));
+    let started = Instant::now();
+    loop {
+        let exported = bodies.lock().unwrap().clone();
+        let has = |needle: &[u8]| exported.iter().any(|b| contains(b, needle));
+        if has(&trace_bytes) && has(&span_bytes) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "spans not exported ({} bodies); logs:\n{}",
+            exported.len(),
+            app.stderr.lock().unwrap().join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
