@@ -4,10 +4,12 @@
 //! - [`cloud_logging`]: the JSON line format (`severity`, trace fields, `httpRequest`).
 //! - [`trace_context`]: the caller's trace from `traceparent` / `X-Cloud-Trace-Context`.
 //! - [`access_log`]: the per-request span and access-log line (router middleware).
+//! - [`message_trace`]: a message's span in its publisher's trace (`googclient_*`).
 //! - [`otlp`]: OpenTelemetry export, off unless `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
 pub mod access_log;
 pub mod cloud_logging;
+pub mod message_trace;
 pub mod otlp;
 pub mod trace_context;
 
