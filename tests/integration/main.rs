@@ -10,3 +10,4 @@ mod durability;
 mod flights;
 mod observability;
 mod push;
+mod security;

@@ -9,7 +9,7 @@ async fn main() -> anyhow::Result<()> {
 
     let schema = cli.store.load_schema()?;
     let store = cli.store.open_store(schema.clone())?;
-    let router = data_api::build(schema, store, cli.api.limits()?);
+    let router = data_api::build_with(schema, store, cli.api.options()?);
 
     let addr = cli.listen.addr();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -17,8 +17,7 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "data-api listening");
 
-    axum::serve(listener, router)
-        .with_graceful_shutdown(pipeline_service::shutdown::signal())
+    pipeline_service::serve::serve(listener, router, pipeline_service::shutdown::signal())
         .await
         .context("server failed")?;
     tracing::info!("data-api stopped");

@@ -25,6 +25,18 @@ pub struct IngestArgs {
     /// Most messages written in one batch.
     #[arg(long, env = "PIPELINE_BATCH_MAX_ROWS", default_value_t = 1000)]
     pub batch_max_rows: usize,
+
+    #[command(flatten)]
+    pub push_auth: crate::auth::PushAuthArgs,
+
+    /// Push requests handled at once; more are answered 503 with `Retry-After`.
+    #[arg(long, env = "PIPELINE_PUSH_MAX_IN_FLIGHT", default_value_t = 512)]
+    pub push_max_in_flight: usize,
+
+    /// Deadline for one push request, body included; below Pub/Sub's 10 s default ack
+    /// deadline so a slow request is answered 503 before Pub/Sub gives up on it.
+    #[arg(long, env = "PIPELINE_PUSH_TIMEOUT_MS", default_value_t = 8000)]
+    pub push_timeout_ms: u64,
 }
 
 impl IngestArgs {
@@ -41,7 +53,21 @@ impl IngestArgs {
             ..Default::default()
         };
         options.batch.max_rows = self.batch_max_rows.max(1);
+        options.max_in_flight = self.push_max_in_flight;
+        options.timeout = std::time::Duration::from_millis(self.push_timeout_ms);
         options
+    }
+
+    /// [`Self::options`] with push authentication resolved; `default` applies when
+    /// `PIPELINE_PUSH_AUTH` is not given (`oidc` for the `ingest` binary, `off` for
+    /// `pipeline up`).
+    pub fn options_with_auth(
+        &self,
+        default: crate::auth::PushAuthMode,
+    ) -> anyhow::Result<crate::IngestOptions> {
+        let mut options = self.options();
+        options.push_auth = self.push_auth.access(default)?;
+        Ok(options)
     }
 }
 

@@ -12,6 +12,7 @@
 //!
 //! The 2xx answers carry `X-Pipeline-Outcome` so tools (and tests) can tell them apart.
 
+pub mod auth;
 pub mod config;
 mod push;
 
@@ -20,11 +21,14 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::routing::{get, post};
 use pipeline_core::batch::{BatchConfig, Batcher};
 use pipeline_core::schema::TableSchema;
 use pipeline_core::store::Store;
 use pipeline_core::validate::ValidateOptions;
+use pipeline_service::auth::{self as auth_mw, Access};
+use pipeline_service::limits::{self, Gate};
 use pipeline_service::{health, http_metrics, telemetry};
 use tokio::task::JoinHandle;
 
@@ -56,6 +60,12 @@ pub struct Ingest {
 pub struct IngestOptions {
     pub validate: ValidateOptions,
     pub batch: BatchConfig,
+    /// Who may push; [`Access::Open`] only when configured `off` (logged loudly).
+    pub push_auth: Access,
+    /// Push requests in flight before more are shed with 503.
+    pub max_in_flight: usize,
+    /// Deadline for one push request, body included.
+    pub timeout: Duration,
 }
 
 impl Default for IngestOptions {
@@ -63,6 +73,9 @@ impl Default for IngestOptions {
         IngestOptions {
             validate: ValidateOptions::default(),
             batch: BatchConfig::default(),
+            push_auth: Access::Open,
+            max_in_flight: 512,
+            timeout: Duration::from_secs(8),
         }
     }
 }
@@ -76,9 +89,26 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
         validate: Arc::new(options.validate),
     };
     http_metrics::register_build_info(SERVICE);
+    if options.push_auth.is_open() {
+        tracing::warn!(
+            "PUSH AUTHENTICATION IS OFF: anyone who can reach /pubsub/push can write rows; \
+             set PIPELINE_PUSH_AUTH=oidc outside local use"
+        );
+    }
+    // Health, readiness and metrics stay outside the gate so probes answer under load.
+    let push_route = post(push::handle)
+        .with_state(state)
+        .layer(from_fn_with_state(
+            (SERVICE, options.push_auth),
+            auth_mw::require,
+        ))
+        .layer(from_fn_with_state(
+            Gate::new(options.max_in_flight, options.timeout),
+            limits::gate,
+        ));
 
     let router = Router::new()
-        .route("/pubsub/push", post(push::handle).with_state(state))
+        .route("/pubsub/push", push_route)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(store))
         .route("/metrics", get(http_metrics::render))

@@ -9,7 +9,11 @@ async fn main() -> anyhow::Result<()> {
 
     let schema = cli.store.load_schema()?;
     let store = cli.store.open_store(schema.clone())?;
-    let ingest = ingest::build(schema, store, cli.ingest.options());
+    // Push authentication defaults to on: `off` must be asked for.
+    let options = cli
+        .ingest
+        .options_with_auth(ingest::auth::PushAuthMode::Oidc)?;
+    let ingest = ingest::build(schema, store, options);
 
     let addr = cli.listen.addr();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -17,10 +21,13 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "ingest listening");
 
-    axum::serve(listener, ingest.router)
-        .with_graceful_shutdown(pipeline_service::shutdown::signal())
-        .await
-        .context("server failed")?;
+    pipeline_service::serve::serve(
+        listener,
+        ingest.router,
+        pipeline_service::shutdown::signal(),
+    )
+    .await
+    .context("server failed")?;
 
     // The server has answered or dropped every request; let queued batches finish.
     if tokio::time::timeout(ingest::DRAIN_TIMEOUT, ingest.writer)

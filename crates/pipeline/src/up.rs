@@ -28,8 +28,12 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let schema = options.store.load_schema()?;
     let store = options.store.open_store(schema.clone())?;
-    let ingest = ingest::build(schema.clone(), store.clone(), options.ingest.options());
-    let api = data_api::build(schema, store, options.api.limits()?);
+    // Locally push authentication is off unless PIPELINE_PUSH_AUTH says otherwise.
+    let ingest_options = options
+        .ingest
+        .options_with_auth(ingest::auth::PushAuthMode::Off)?;
+    let ingest = ingest::build(schema.clone(), store.clone(), ingest_options);
+    let api = data_api::build_with(schema, store, options.api.options()?);
 
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
@@ -53,9 +57,9 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
 
-    let ingest_server = axum::serve(ingest_listener, ingest.router)
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
-    let api_server = axum::serve(api_listener, api).with_graceful_shutdown(stopped(stop_rx));
+    let serve = pipeline_service::serve::serve;
+    let ingest_server = serve(ingest_listener, ingest.router, stopped(stop_rx.clone()));
+    let api_server = serve(api_listener, api, stopped(stop_rx));
     let (a, b) = tokio::join!(ingest_server, api_server);
     a.context("ingest server failed")?;
     b.context("data-api server failed")?;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod process;
+pub mod tokens;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
