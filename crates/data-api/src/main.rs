@@ -21,5 +21,7 @@ async fn main() -> anyhow::Result<()> {
         .await
         .context("server failed")?;
     tracing::info!("data-api stopped");
+    // Export the spans still queued; nothing flushes them after the process ends.
+    pipeline_service::telemetry::shutdown();
     Ok(())
 }

@@ -37,5 +37,7 @@ async fn main() -> anyhow::Result<()> {
         tracing::warn!("batch writer did not drain in time");
     }
     tracing::info!("ingest stopped");
+    // Export the spans still queued; nothing flushes them after the process ends.
+    pipeline_service::telemetry::shutdown();
     Ok(())
 }

@@ -92,12 +92,15 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     telemetry::init(cli.log_format);
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
-    runtime.block_on(async {
+    let result = runtime.block_on(async {
         match cli.command {
             Command::Up(args) => run_up(args).await,
             Command::Publish(args) => run_publish(args).await,
         }
-    })
+    });
+    // Export the spans still queued; nothing flushes them after the process ends.
+    telemetry::shutdown();
+    result
 }
 
 async fn run_up(args: UpArgs) -> anyhow::Result<()> {
