@@ -10,6 +10,8 @@ use pipeline_core::schema::Field;
 use pipeline_core::wire::WireRow;
 use pipeline_service::problem::Problem;
 use serde::Serialize;
+use tracing::Instrument;
+use tracing::field::Empty;
 
 use crate::ApiState;
 use crate::cache::{self, CachedPage};
@@ -20,6 +22,7 @@ struct PageBody<'a> {
     next_page_token: Option<String>,
 }
 
+#[tracing::instrument(name = "data", skip_all)]
 pub async fn handle(
     State(state): State<ApiState>,
     headers: HeaderMap,
@@ -66,13 +69,21 @@ enum PageError {
 
 /// Runs the store query and encodes the page (what the cache stores).
 async fn load(state: &ApiState, query: &PageQuery) -> Result<CachedPage, PageError> {
-    let page = match state.store.query(query).await {
+    let query_span = tracing::info_span!("store.query", store = state.store.kind(), rows = Empty);
+    let page = match state
+        .store
+        .query(query)
+        .instrument(query_span.clone())
+        .await
+    {
         Ok(page) => page,
         Err(err) => {
             tracing::error!(store = state.store.kind(), error = %err, "page query failed");
             return Err(PageError::Store);
         }
     };
+
+    query_span.record("rows", page.rows.len());
 
     let fields: Vec<&Field> = query
         .columns
