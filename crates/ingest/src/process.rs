@@ -47,7 +47,8 @@ pub async fn process(state: &IngestState, message: Message) -> Outcome {
         tracing::info!(
             message_id = %id,
             reason = code.as_str(),
-            field = field.unwrap_or(""),
+            // Absent (not "") when the rejection names no field.
+            field,
             "message dead-lettered"
         );
     }
