@@ -27,7 +27,7 @@ struct Pipeline {
     ingest: String,
     api: String,
     stderr: Arc<Mutex<Vec<String>>>,
-    _data: tempfile::TempDir,
+    data: tempfile::TempDir,
 }
 
 impl Pipeline {
@@ -82,7 +82,7 @@ impl Pipeline {
             api: field("data_api"),
             child,
             stderr,
-            _data: data,
+            data,
         }
     }
 
@@ -184,7 +184,8 @@ async fn metrics_count_each_push_outcome_exactly() {
     let client = reqwest::Client::new();
     let url = app.push_url();
 
-    // Three stored, one duplicate of the first, one dead-lettered, one bad request.
+    // Three stored, one duplicate of the first, one dead-lettered, one bad request, and
+    // one retried while another connection holds SQLite's write lock.
     for i in 1..=3 {
         let data = json!({"id": i, "name": "ok"}).to_string();
         assert_eq!(
@@ -205,6 +206,15 @@ async fn metrics_count_each_push_outcome_exactly() {
         push(&client, &url, "not a push request".to_owned()).await,
         400
     );
+    let db = app.data.path().join("example_table.db");
+    let blocker = rusqlite::Connection::open(db).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let locked = json!({"id": 9, "name": "later"}).to_string();
+    assert_eq!(
+        push(&client, &url, push_body("m-9", locked.as_bytes())).await,
+        503
+    );
+    blocker.execute_batch("COMMIT").unwrap();
 
     let text = app.metrics().await;
     let messages = |outcome: &str, reason: &str| {
@@ -217,10 +227,7 @@ async fn metrics_count_each_push_outcome_exactly() {
     assert_eq!(messages("stored", "none"), Some(3.0), "{text}");
     assert_eq!(messages("duplicate", "none"), Some(1.0));
     assert_eq!(messages("dead_lettered", "invalid_json"), Some(1.0));
-    assert_eq!(
-        sample(&text, "ingest_messages_total", &[("outcome", "retried")]),
-        None
-    );
+    assert_eq!(messages("retried", "store_unavailable"), Some(1.0));
 
     let requests = |class: &str| {
         sample(
@@ -236,6 +243,7 @@ async fn metrics_count_each_push_outcome_exactly() {
     };
     assert_eq!(requests("2xx"), Some(5.0));
     assert_eq!(requests("4xx"), Some(1.0));
+    assert_eq!(requests("5xx"), Some(1.0));
     let push_latency = [("service", "ingest"), ("route", "/pubsub/push")];
     let latency_count = |class| {
         let mut labels = push_latency.to_vec();
@@ -245,15 +253,16 @@ async fn metrics_count_each_push_outcome_exactly() {
     assert_eq!(latency_count("2xx"), Some(5.0));
     assert_eq!(latency_count("4xx"), Some(1.0));
 
-    // Five items reached the store (the duplicate too); the bad request never did.
-    assert_eq!(sample(&text, "ingest_batch_rows_sum", &[]), Some(5.0));
+    // Six items reached the batcher (the duplicate and the locked-out one too); the bad
+    // request never did.
+    assert_eq!(sample(&text, "ingest_batch_rows_sum", &[]), Some(6.0));
     let writes = sample(
         &text,
         "ingest_batch_write_duration_seconds_count",
         &[("store", "sqlite")],
     );
     assert!(
-        writes.is_some_and(|n| (1.0..=5.0).contains(&n)),
+        writes.is_some_and(|n| (2.0..=6.0).contains(&n)),
         "{writes:?}"
     );
     assert_eq!(
