@@ -295,6 +295,12 @@ async fn metrics_count_each_push_outcome_exactly() {
     }
     // The 500 ms SLO threshold is a bucket boundary.
     assert!(text.contains("le=\"0.5\""));
+
+    // A 503 asks for redelivery: WARNING, with its cause on a line of its own.
+    let refused = app
+        .wait_for_log("for the 503", |l| l["httpRequest"]["status"] == 503)
+        .await;
+    assert_eq!(refused["severity"], "WARNING", "{refused}");
 }
 
 #[tokio::test]
