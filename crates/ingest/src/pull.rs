@@ -7,9 +7,9 @@ use std::future::Future;
 use anyhow::Context;
 use pipeline_pubsub::Endpoint;
 use pipeline_pubsub::pull::PullOptions;
+use pipeline_service::telemetry::message_trace;
 use tokio::task::JoinHandle;
 use tracing::Instrument;
-use tracing::field::Empty;
 
 use crate::IngestState;
 
@@ -45,7 +45,8 @@ pub async fn start(
 
     let process = move |message: pipeline_core::push::Message| {
         let state = state.clone();
-        let span = tracing::info_span!("pull", message_id = Empty, outcome = Empty, reason = Empty);
+        // In the publisher's trace when the message carries one (googclient_traceparent).
+        let span = message_trace::message_span(&message.attributes);
         async move {
             let outcome = crate::process::process(&state, message).await;
             outcome.acknowledged()
