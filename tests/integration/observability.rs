@@ -371,6 +371,12 @@ async fn json_lines_carry_severity_and_the_access_log_carries_http_request() {
         .unwrap();
     assert_eq!(response.status(), 204);
     assert_eq!(push(&client, &app.push_url(), "{".to_owned()).await, 400);
+    // A probe answered 200 logs at DEBUG, below the default level: no line at all.
+    let probe = client
+        .get(format!("http://{}/healthz", app.api))
+        .send()
+        .await;
+    assert_eq!(probe.unwrap().status(), 200);
     let response = client
         .get(format!("http://{}/data?limit=nope", app.api))
         .send()
@@ -407,6 +413,11 @@ async fn json_lines_carry_severity_and_the_access_log_carries_http_request() {
         .filter(|l| l["httpRequest"]["status"] == 400)
         .collect();
     assert_eq!(mistakes.len(), 2, "{lines:?}");
+    // Requests on one server are logged in order: the /data line came after /healthz's.
+    let probes = lines
+        .iter()
+        .filter(|l| l["httpRequest"]["requestUrl"] == "/healthz");
+    assert_eq!(probes.count(), 0, "{lines:?}");
     assert!(
         mistakes.iter().all(|l| l["severity"] == "INFO"),
         "{mistakes:?}"
