@@ -55,8 +55,13 @@ pub fn init(format: LogFormat) {
             })
             .with_writer(std::io::stderr)
     });
-    let stderr = std::io::stderr;
-    let text_layer = (!json).then(|| tracing_subscriber::fmt::layer().with_writer(stderr));
+    // Colours only for a terminal: forced text in a file or pipe stays plain.
+    let ansi = std::io::stderr().is_terminal();
+    let text_layer = (!json).then(|| {
+        tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(std::io::stderr)
+    });
 
     // Export is optional: a broken OTLP setting is reported and the service runs on
     // without it, since traces are a diagnosis aid, not part of the data path.
