@@ -328,6 +328,8 @@ async fn a_traceparent_trace_id_is_the_trace_id_in_the_logs() {
     assert!(span_id.bytes().all(|b| b.is_ascii_hexdigit()));
     // Our span is the caller's child, not the caller's span itself.
     assert_ne!(span_id, PARENT_SPAN_ID);
+    // The caller records this trace (flags 01), so Cloud Trace will have it.
+    assert_eq!(access["logging.googleapis.com/trace_sampled"], true);
 
     // Lines logged inside the request carry the same trace: the dead-letter line here.
     let dead = app

@@ -12,7 +12,7 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use super::otlp;
-use super::trace_context::{self, Remote};
+use super::trace_context::Remote;
 
 /// Routes polled by machines (probes, scrapers): answered successfully they log at
 /// DEBUG, so a scrape every 15 s does not drown the log.
@@ -46,10 +46,9 @@ pub async fn layer(service: &'static str, request: Request, next: Next) -> Respo
         http.response.status_code = Empty,
         trace_id = Empty,
         span_id = Empty,
+        trace_sampled = Empty,
     );
-    let (trace_id, span_id) = otlp::adopt(&span, Remote::from_headers(request.headers()));
-    span.record("trace_id", trace_context::trace_hex(trace_id));
-    span.record("span_id", trace_context::span_hex(span_id));
+    otlp::adopt(&span, Remote::from_headers(request.headers())).record_on(&span);
 
     let response = next.run(request).instrument(span.clone()).await;
 

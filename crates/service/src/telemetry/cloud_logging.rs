@@ -25,11 +25,14 @@ use tracing_subscriber::registry::LookupSpan;
 pub const TRACE_ID: &str = "trace_id";
 /// Span or event field holding the 16-hex-digit span id.
 pub const SPAN_ID: &str = "span_id";
+/// Span or event field: whether the trace is recorded (Cloud Trace shows only those).
+pub const TRACE_SAMPLED: &str = "trace_sampled";
 /// Prefix of the event fields that form the `httpRequest` object.
 pub const HTTP_REQUEST_PREFIX: &str = "httpRequest.";
 
 const TRACE_KEY: &str = "logging.googleapis.com/trace";
 const SPAN_KEY: &str = "logging.googleapis.com/spanId";
+const SAMPLED_KEY: &str = "logging.googleapis.com/trace_sampled";
 const SOURCE_KEY: &str = "logging.googleapis.com/sourceLocation";
 
 /// The event formatter. Pair it with `JsonFields` as the field formatter: it reads the
@@ -80,6 +83,9 @@ impl CloudLogging {
         }
         if let Some(span_id) = fields.remove(SPAN_ID) {
             entry.insert(SPAN_KEY.into(), span_id);
+        }
+        if let Some(sampled @ Value::Bool(_)) = fields.remove(TRACE_SAMPLED) {
+            entry.insert(SAMPLED_KEY.into(), sampled);
         }
         if let (Some(file), Some(line)) = (meta.file(), meta.line()) {
             let location = serde_json::json!({
@@ -254,6 +260,7 @@ mod tests {
                 "request",
                 trace_id = "4bf92f3577b34da6a3ce929d0e0e4736",
                 span_id = "00f067aa0ba902b7",
+                trace_sampled = true,
                 message_id = "m-1",
             );
             let _entered = span.enter();
@@ -265,6 +272,7 @@ mod tests {
             "projects/proj/traces/4bf92f3577b34da6a3ce929d0e0e4736"
         );
         assert_eq!(line[SPAN_KEY], "00f067aa0ba902b7");
+        assert_eq!(line[SAMPLED_KEY], true);
         assert_eq!(line["message_id"], "m-1");
         assert_eq!(line["rows"], 3);
         assert!(line.get(TRACE_ID).is_none());

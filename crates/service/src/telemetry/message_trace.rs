@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use tracing::field::Empty;
 
 use super::otlp;
-use super::trace_context::{self, PUBSUB_TRACEPARENT, Remote};
+use super::trace_context::{PUBSUB_TRACEPARENT, Remote};
 
 /// A `message` span for processing one message. When the message carries a valid
 /// `googclient_traceparent`, the span joins that trace (lines logged inside it carry
@@ -26,15 +26,14 @@ pub fn message_span(attributes: &BTreeMap<String, String>) -> tracing::Span {
         reason = Empty,
         trace_id = Empty,
         span_id = Empty,
+        trace_sampled = Empty,
     );
     let publisher = attributes
         .get(PUBSUB_TRACEPARENT)
         .and_then(|v| Remote::parse_traceparent(v));
     if let Some(remote) = publisher {
         span.follows_from(tracing::Span::current());
-        let (trace_id, span_id) = otlp::adopt(&span, Some(remote));
-        span.record("trace_id", trace_context::trace_hex(trace_id));
-        span.record("span_id", trace_context::span_hex(span_id));
+        otlp::adopt(&span, Some(remote)).record_on(&span);
     }
     span
 }

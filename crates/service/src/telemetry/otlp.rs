@@ -72,12 +72,31 @@ pub fn shutdown() {
     }
 }
 
-/// Makes `span` a child of the caller's span (if any) and returns its (trace id, span
-/// id), as they will appear in the exported trace and in the logs.
+/// The ids a span is logged (and exported) under.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ids {
+    pub trace_id: u128,
+    pub span_id: u64,
+    /// Whether the trace is being recorded (exported) somewhere.
+    pub sampled: bool,
+}
+
+impl Ids {
+    /// Records the ids on `span`, which must declare `trace_id`, `span_id` and
+    /// `trace_sampled`, so that every line logged inside it carries them.
+    pub fn record_on(self, span: &tracing::Span) {
+        span.record("trace_id", trace_context::trace_hex(self.trace_id));
+        span.record("span_id", trace_context::span_hex(self.span_id));
+        span.record("trace_sampled", self.sampled);
+    }
+}
+
+/// Makes `span` a child of the caller's span (if any) and returns its ids, as they
+/// will appear in the exported trace and in the logs.
 ///
 /// Without export there is no OpenTelemetry span: the trace id is the caller's (or a
 /// new one) and the span id is made up here, so logs still group by request.
-pub fn adopt(span: &tracing::Span, remote: Option<Remote>) -> (u128, u64) {
+pub fn adopt(span: &tracing::Span, remote: Option<Remote>) -> Ids {
     if PROVIDER.get().is_some() {
         if let Some(remote) = remote {
             let flags = if remote.sampled {
@@ -99,14 +118,19 @@ pub fn adopt(span: &tracing::Span, remote: Option<Remote>) -> (u128, u64) {
         let cx = span.context();
         let ours = cx.span().span_context().clone();
         if ours.is_valid() {
-            return (
-                u128::from_be_bytes(ours.trace_id().to_bytes()),
-                u64::from_be_bytes(ours.span_id().to_bytes()),
-            );
+            return Ids {
+                trace_id: u128::from_be_bytes(ours.trace_id().to_bytes()),
+                span_id: u64::from_be_bytes(ours.span_id().to_bytes()),
+                sampled: ours.is_sampled(),
+            };
         }
     }
-    let trace_id = remote.map_or_else(trace_context::random_u128, |r| r.trace_id);
-    (trace_id, trace_context::random_u64())
+    Ids {
+        trace_id: remote.map_or_else(trace_context::random_u128, |r| r.trace_id),
+        span_id: trace_context::random_u64(),
+        // Nothing here exports; the caller may be recording its side of the trace.
+        sampled: remote.is_some_and(|r| r.sampled),
+    }
 }
 
 fn service_name() -> String {
