@@ -1,0 +1,383 @@
+//! End to end through Google's Pub/Sub emulator: publish to a topic, Pub/Sub pushes
+//! (or ingest pulls), rows appear in `GET /data` exactly once, through crashes,
+//! outages and redelivery. Each test starts its own emulator on a free port.
+
+mod bench;
+mod emulator;
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{flights_csv, repo_root};
+use emulator::{Emulator, free_port, row_count, settings, up_on, wait_for_rows};
+
+const FLIGHTS: usize = 10_000;
+/// Longest wait for a stream of messages to land; the emulator pushes ~400/s here.
+const LAND_LIMIT: Duration = Duration::from_secs(120);
+
+fn flights_schema() -> std::path::PathBuf {
+    repo_root().join("schemas/flights.json")
+}
+
+fn example_schema() -> std::path::PathBuf {
+    repo_root().join("schemas/example_table.json")
+}
+
+/// Every row of `/data` as (message id, `record` attribute), following page tokens.
+async fn rows(api: &str) -> Vec<(String, String)> {
+    let client = reqwest::Client::new();
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut url = format!("http://{api}/data?limit=1000&fields=message_id,attributes");
+        if let Some(t) = &token {
+            url.push_str(&format!("&page_token={t}"));
+        }
+        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        for row in page["rows"].as_array().unwrap() {
+            let attributes = match &row["attributes"] {
+                Value::String(s) => serde_json::from_str(s).unwrap(),
+                other => other.clone(),
+            };
+            let record = attributes["record"].as_str().unwrap_or("").to_owned();
+            out.push((row["message_id"].as_str().unwrap().to_owned(), record));
+        }
+        match page["next_page_token"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+/// Waits for `n` rows, lets redeliveries settle, then checks `/data` holds each
+/// published record exactly once.
+async fn assert_exactly_once(api: &str, data_dir: &Path, table: &str, n: usize) {
+    let landed = wait_for_rows(data_dir, table, n as i64, LAND_LIMIT);
+    assert_eq!(landed, n as i64, "rows landed within {LAND_LIMIT:?}");
+    // A late redelivery would show up as an extra row (if de-duplication failed).
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rows = rows(api).await;
+    assert_eq!(rows.len(), n, "rows in /data");
+    let ids: HashSet<&str> = rows.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(ids.len(), n, "a message id appears twice in /data");
+    let records: HashSet<&str> = rows.iter().map(|(_, r)| r.as_str()).collect();
+    assert_eq!(
+        records.len(),
+        n,
+        "a published record was stored twice or lost"
+    );
+}
+
+/// The CSV's first `n` records as published by `pipeline publish --topic`.
+fn publish_flights(emulator: &Emulator, csv: &Path, topic: &str) {
+    let summary = emulator.publish(csv, topic, &["--limit", &FLIGHTS.to_string()]);
+    assert_eq!(summary["published"], FLIGHTS as u64, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_push_stores_ten_thousand_flights_once_each() {
+    let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let settings = settings(1, 5, 10);
+    let names = emulator.setup("flights-push", Some(&push), settings.path());
+    let up = up_on(&flights_schema(), dir.path(), port, &[]);
+
+    publish_flights(&emulator, &csv, &names.topic);
+    assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_push_survives_kill_9_mid_stream_without_loss_or_doubles() {
+    let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let settings = settings(1, 5, 20);
+    let names = emulator.setup("flights-kill", Some(&push), settings.path());
+    let mut up = up_on(&flights_schema(), dir.path(), port, &[]);
+
+    publish_flights(&emulator, &csv, &names.topic);
+    let before = wait_for_rows(dir.path(), "flights", 2_000, LAND_LIMIT);
+    up.kill9();
+    assert!(
+        before < FLIGHTS as i64,
+        "killed after the stream ended ({before} rows)"
+    );
+    // Down for a moment: Pub/Sub's pushes fail and are retried with backoff.
+    std::thread::sleep(Duration::from_secs(1));
+
+    let up = up_on(&flights_schema(), dir.path(), port, &[]);
+    assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
+
+/// An NDJSON file of `n` example_table rows (`record` is the line number).
+fn ndjson(lines: impl IntoIterator<Item = String>) -> tempfile::NamedTempFile {
+    let file = tempfile::Builder::new()
+        .suffix(".ndjson")
+        .tempfile()
+        .unwrap();
+    let text: Vec<String> = lines.into_iter().collect();
+    std::fs::write(file.path(), text.join("\n") + "\n").unwrap();
+    file
+}
+
+fn example_rows(n: usize) -> tempfile::NamedTempFile {
+    ndjson((0..n).map(|i| format!("{{\"id\": {i}, \"name\": \"row {i}\"}}")))
+}
+
+/// The sum of the `/metrics` samples of `name` whose labels contain every `needle`.
+async fn metric(ingest: &str, name: &str, needles: &[&str]) -> f64 {
+    let text = reqwest::get(format!("http://{ingest}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(name) && needles.iter().all(|n| l.contains(n)))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+async fn push_503s(ingest: &str) -> f64 {
+    let labels = ["route=\"/pubsub/push\"", "status_class=\"5xx\""];
+    metric(ingest, "http_server_requests_total", &labels).await
+}
+
+async fn dead_lettered_by_ingest(ingest: &str) -> f64 {
+    let labels = ["outcome=\"dead_lettered\""];
+    metric(ingest, "ingest_messages_total", &labels).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_redelivers_while_the_store_is_locked_and_nothing_is_dead_lettered() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    const N: usize = 2_000;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    // Attempts to spare: the outage lasts a few backoff rounds.
+    let settings = settings(1, 2, 30);
+    let names = emulator.setup("locked", Some(&push), settings.path());
+    let up = up_on(&example_schema(), dir.path(), port, &[]);
+
+    let file = example_rows(N);
+    let blocker = rusqlite::Connection::open(emulator::db(dir.path(), "example_table")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let summary = emulator.publish(file.path(), &names.topic, &[]);
+    assert_eq!(summary["published"], N as u64, "{summary}");
+
+    // The store stays unavailable until ingest has answered 503 and Pub/Sub has had
+    // to come back with the same messages.
+    let started = Instant::now();
+    while push_503s(&up.ingest).await < 1.0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(40),
+            "ingest never answered 503"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(row_count(dir.path(), "example_table"), 0);
+    blocker.execute_batch("COMMIT").unwrap();
+    drop(blocker);
+
+    assert_exactly_once(&up.api, dir.path(), "example_table", N).await;
+    assert_eq!(dead_lettered_by_ingest(&up.ingest).await, 0.0);
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_sigterm_under_load_drains_within_10_s_and_loses_nothing() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    const N: usize = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let settings = settings(1, 5, 20);
+    let names = emulator.setup("sigterm", Some(&push), settings.path());
+    let mut up = up_on(&example_schema(), dir.path(), port, &[]);
+
+    let file = example_rows(N);
+    emulator.publish(file.path(), &names.topic, &[]);
+    let before = wait_for_rows(dir.path(), "example_table", 1_000, LAND_LIMIT);
+    let took = up.terminate(Duration::from_secs(10));
+    assert!(took < Duration::from_secs(10), "exit took {took:?}");
+    assert!(
+        before < N as i64,
+        "stopped after the stream ended ({before} rows)"
+    );
+
+    let up = up_on(&example_schema(), dir.path(), port, &[]);
+    assert_exactly_once(&up.api, dir.path(), "example_table", N).await;
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_poison_message_is_dead_lettered_once_with_its_reason() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let settings = settings(1, 2, 5);
+    let names = emulator.setup("poison", Some(&push), settings.path());
+    let up = up_on(&example_schema(), dir.path(), port, &[]);
+
+    let file = ndjson([
+        r#"{"id": 1, "name": "good"}"#.to_owned(),
+        "this is not json".to_owned(),
+        r#"{"id": 3, "name": "good too"}"#.to_owned(),
+    ]);
+    emulator.publish(file.path(), &names.topic, &[]);
+    assert_eq!(wait_for_rows(dir.path(), "example_table", 2, LAND_LIMIT), 2);
+
+    // Long enough for several redeliveries, had the poison message been nacked.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let letters = crate::support::sqlite_rows(
+        &emulator::db(dir.path(), "example_table"),
+        "example_table_dead_letter",
+    );
+    assert_eq!(letters.len(), 1, "{letters:?}");
+    assert_eq!(letters[0]["reason"], "invalid_json", "{:?}", letters[0]);
+    assert_eq!(
+        dead_lettered_by_ingest(&up.ingest).await,
+        1.0,
+        "the poison message was delivered more than once"
+    );
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "an acknowledged poison message reached the topic"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_a_message_nobody_answers_reaches_the_dead_letter_topic() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    // Nothing listens on this port: every push fails until the attempts run out.
+    let push = format!("http://127.0.0.1:{}/pubsub/push", free_port());
+    let settings = settings(1, 2, 5);
+    let names = emulator.setup("unanswered", Some(&push), settings.path());
+
+    let file = ndjson([r#"{"id": 7, "name": "nobody home"}"#.to_owned()]);
+    emulator.publish(file.path(), &names.topic, &[]);
+    let dead = emulator
+        .dead_lettered(&names, Duration::from_secs(40))
+        .await;
+    assert_eq!(dead.len(), 1, "dead-lettered messages");
+    let message = &dead[0];
+    assert_eq!(&message.data[..], br#"{"id": 7, "name": "nobody home"}"#);
+    assert_eq!(message.attributes["record"], "1");
+    let attribute = |key: &str| message.attributes.get(key).cloned().unwrap_or_default();
+    assert_eq!(
+        attribute("CloudPubSubDeadLetterSourceSubscription"),
+        "unanswered-sub",
+        "{:?}",
+        message.attributes
+    );
+    let attempts: u32 = attribute("CloudPubSubDeadLetterSourceDeliveryCount")
+        .parse()
+        .unwrap_or(0);
+    assert!(attempts >= 5, "{:?}", message.attributes);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_pull_stores_ten_thousand_flights_once_each() {
+    let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(1, 5, 10);
+    let names = emulator.setup("flights-pull", None, settings.path());
+    let pull = [
+        "--pull-subscription",
+        &names.subscription,
+        "--pubsub-endpoint",
+    ];
+    let args = [&pull[..], &[emulator.endpoint.as_str()]].concat();
+    let up = up_on(&flights_schema(), dir.path(), 0, &args);
+
+    publish_flights(&emulator, &csv, &names.topic);
+    assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
+    let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let settings = settings(1, 5, 20);
+    let names = emulator.setup("flights-pull-kill", None, settings.path());
+    let pull = [
+        "--pull-subscription",
+        &names.subscription,
+        "--pubsub-endpoint",
+    ];
+    let args = [&pull[..], &[emulator.endpoint.as_str()]].concat();
+    let mut up = up_on(&flights_schema(), dir.path(), 0, &args);
+
+    publish_flights(&emulator, &csv, &names.topic);
+    let before = wait_for_rows(dir.path(), "flights", 2_000, LAND_LIMIT);
+    up.kill9();
+    assert!(
+        before < FLIGHTS as i64,
+        "killed after the stream ended ({before} rows)"
+    );
+
+    // Messages the dead process held come back when their leases (10 s) lapse.
+    let up = up_on(&flights_schema(), dir.path(), 0, &args);
+    assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
+    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
+    assert!(
+        dead.is_empty(),
+        "{} messages reached the dead-letter topic",
+        dead.len()
+    );
+}
