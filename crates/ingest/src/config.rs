@@ -27,6 +27,9 @@ pub struct IngestArgs {
     pub batch_max_rows: usize,
 
     #[command(flatten)]
+    pub pull: crate::pull::PullArgs,
+
+    #[command(flatten)]
     pub push_auth: crate::auth::PushAuthArgs,
 
     /// Push requests handled at once; more are answered 503 with `Retry-After`.

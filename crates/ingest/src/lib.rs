@@ -14,6 +14,8 @@
 
 pub mod auth;
 pub mod config;
+pub mod process;
+pub mod pull;
 mod push;
 
 use std::sync::Arc;
@@ -54,6 +56,9 @@ pub struct Ingest {
     /// Ends when the router (and so every batcher handle) is dropped and the queue is
     /// drained; await it after the server stops to be sure every batch was answered.
     pub writer: JoinHandle<()>,
+    /// For pull mode ([`pull`]). It holds a batcher handle too: drop it (and its
+    /// clones) before awaiting `writer`, or the writer waits for it.
+    pub state: IngestState,
 }
 
 #[derive(Debug, Clone)]
@@ -97,7 +102,7 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
     }
     // Health, readiness and metrics stay outside the gate so probes answer under load.
     let push_route = post(push::handle)
-        .with_state(state)
+        .with_state(state.clone())
         .layer(from_fn_with_state(
             (SERVICE, options.push_auth),
             auth_mw::require,
@@ -120,7 +125,11 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
         .layer(axum::middleware::from_fn(|req, next| {
             telemetry::access_log::layer(SERVICE, req, next)
         }));
-    Ingest { router, writer }
+    Ingest {
+        router,
+        writer,
+        state,
+    }
 }
 
 /// How long shutdown waits for queued batches after the server stops taking requests.

@@ -13,6 +13,8 @@ async fn main() -> anyhow::Result<()> {
     let options = cli
         .ingest
         .options_with_auth(ingest::auth::PushAuthMode::Oidc)?;
+    let mut options = options;
+    options.batch.max_concurrent_writes = cli.store.max_concurrent_writes();
     let ingest = ingest::build(schema, store, options);
 
     let addr = cli.listen.addr();
@@ -21,16 +23,21 @@ async fn main() -> anyhow::Result<()> {
         .with_context(|| format!("failed to listen on {addr}"))?;
     tracing::info!(%addr, "ingest listening");
 
-    pipeline_service::serve::serve(
-        listener,
-        ingest.router,
-        pipeline_service::shutdown::signal(),
-    )
-    .await
-    .context("server failed")?;
+    let ingest::Ingest {
+        router,
+        writer,
+        state,
+    } = ingest;
+    let shutdown = pipeline_service::shutdown::signal();
+    ingest::pull::serve_with_pull(&cli.ingest.pull, state, shutdown, |stop| async move {
+        pipeline_service::serve::serve(listener, router, stop)
+            .await
+            .context("server failed")
+    })
+    .await?;
 
     // The server has answered or dropped every request; let queued batches finish.
-    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, ingest.writer)
+    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, writer)
         .await
         .is_err()
     {

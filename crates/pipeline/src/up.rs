@@ -32,6 +32,8 @@ pub async fn run(
     let ingest_options = options
         .ingest
         .options_with_auth(ingest::auth::PushAuthMode::Off)?;
+    let mut ingest_options = ingest_options;
+    ingest_options.batch.max_concurrent_writes = options.store.max_concurrent_writes();
     let ingest = ingest::build(schema.clone(), store.clone(), ingest_options);
     let api = data_api::build_with(schema, store, options.api.options()?);
 
@@ -58,13 +60,29 @@ pub async fn run(
     };
 
     let serve = pipeline_service::serve::serve;
-    let ingest_server = serve(ingest_listener, ingest.router, stopped(stop_rx.clone()));
+    let ingest::Ingest {
+        router,
+        writer,
+        state,
+    } = ingest;
+    // Pull mode (when configured) runs beside the push endpoint and stops with it.
+    let pull_args = options.ingest.pull.clone();
+    let ingest_server = ingest::pull::serve_with_pull(
+        &pull_args,
+        state,
+        stopped(stop_rx.clone()),
+        |stop| async move {
+            pipeline_service::serve::serve(ingest_listener, router, stop)
+                .await
+                .context("ingest server failed")
+        },
+    );
     let api_server = serve(api_listener, api, stopped(stop_rx));
     let (a, b) = tokio::join!(ingest_server, api_server);
-    a.context("ingest server failed")?;
+    a?;
     b.context("data-api server failed")?;
 
-    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, ingest.writer)
+    if tokio::time::timeout(ingest::DRAIN_TIMEOUT, writer)
         .await
         .is_err()
     {
