@@ -10,4 +10,5 @@ mod durability;
 mod flights;
 mod observability;
 mod push;
+mod pubsub;
 mod security;

@@ -347,7 +347,14 @@ async fn pubsub_pull_stores_ten_thousand_flights_once_each() {
     );
 }
 
+// Measured on 2026-12-04: when the killed process's connection resets, emulator 0.8.20
+// logs `NoSuchMethodError: io.grpc.InternalStatus.asRuntimeException` in
+// `onRstStreamRead` and never releases the messages that stream held: ~2,500 of 10,000
+// stayed undelivered for minutes, and a second restart got none of them. Real Pub/Sub
+// redelivers them when their leases lapse. Run it against a fixed emulator with
+// `--ignored`.
 #[tokio::test(flavor = "multi_thread")]
+#[ignore = "emulator 0.8.20 bug: messages of a reset streaming pull are never redelivered"]
 async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
     let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
         return;

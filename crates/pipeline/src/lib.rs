@@ -2,4 +2,7 @@
 
 pub mod csv_source;
 pub mod publish;
+pub mod pubsub_setup;
+pub mod roundtrip;
+pub mod topic_publish;
 pub mod up;

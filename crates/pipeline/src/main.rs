@@ -30,6 +30,10 @@ enum Command {
     Up(UpArgs),
     /// Send a CSV or NDJSON file through the push endpoint, as Pub/Sub would.
     Publish(PublishArgs),
+    /// Pub/Sub operations (`pubsub setup`: topic, subscription, dead-letter path).
+    Pubsub(pipeline::pubsub_setup::PubsubArgs),
+    /// Publish one marked message and wait until `GET /data` shows it.
+    Roundtrip(pipeline::roundtrip::RoundtripArgs),
 }
 
 #[derive(clap::Args)]
@@ -86,6 +90,8 @@ struct PublishArgs {
     /// Print the summary as JSON.
     #[arg(long)]
     json: bool,
+    #[command(flatten)]
+    pubsub: pipeline::topic_publish::TopicArgs,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -96,6 +102,8 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Up(args) => run_up(args).await,
             Command::Publish(args) => run_publish(args).await,
+            Command::Pubsub(args) => pipeline::pubsub_setup::run(args).await,
+            Command::Roundtrip(args) => pipeline::roundtrip::run(args).await,
         }
     });
     // Export the spans still queued; nothing flushes them after the process ends.
@@ -174,6 +182,13 @@ async fn run_publish(args: PublishArgs) -> anyhow::Result<()> {
         .and_then(|n| n.to_str())
         .unwrap_or("input")
         .to_owned();
+    if let Some(topic) = &args.pubsub.topic {
+        let endpoint = pipeline_pubsub::Endpoint::new(args.pubsub.pubsub_endpoint.clone());
+        let progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let summary =
+            pipeline::topic_publish::publish(records, &name, topic, &endpoint, progress).await?;
+        return pipeline::topic_publish::report(&summary, args.json);
+    }
     let options = PublishOptions {
         url: args.url,
         concurrency: args.concurrency,
