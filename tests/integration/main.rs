@@ -5,6 +5,8 @@
 
 mod support;
 
+mod bigquery;
+mod contract;
 mod data_api;
 mod durability;
 mod flights;

@@ -1,5 +1,6 @@
 //! The `pipeline` CLI's commands, as a library so tests can drive them.
 
+pub mod bq;
 pub mod csv_source;
 pub mod publish;
 pub mod pubsub_setup;

@@ -30,6 +30,8 @@ enum Command {
     Up(UpArgs),
     /// Send a CSV or NDJSON file through the push endpoint, as Pub/Sub would.
     Publish(PublishArgs),
+    /// BigQuery operations (`bq create`: tables from the schema files).
+    Bq(pipeline::bq::BqArgs),
     /// Pub/Sub operations (`pubsub setup`: topic, subscription, dead-letter path).
     Pubsub(pipeline::pubsub_setup::PubsubArgs),
     /// Publish one marked message and wait until `GET /data` shows it.
@@ -102,6 +104,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Up(args) => run_up(args).await,
             Command::Publish(args) => run_publish(args).await,
+            Command::Bq(args) => pipeline::bq::run(args).await,
             Command::Pubsub(args) => pipeline::pubsub_setup::run(args).await,
             Command::Roundtrip(args) => pipeline::roundtrip::run(args).await,
         }

@@ -135,7 +135,9 @@ where
         .retry(backoff)
         .when(|e| e.transient)
         .notify(|error, delay| {
-            tracing::warn!(call = what, %error, retry_in = ?delay, "bigquery call failed; retrying");
+            tracing::warn!(
+                call = what, %error, retry_in = ?delay, "bigquery call failed; retrying"
+            );
         })
         .await
         .map_err(|e| StoreError::new(format!("bigquery {what} failed"), e))

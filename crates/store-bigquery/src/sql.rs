@@ -52,7 +52,8 @@ impl Plan {
         };
         if let Some(after) = &query.after {
             conditions.push(format!(
-                "(ingested_at {cmp} @after_t OR (ingested_at = @after_t AND message_id {cmp} @after_id))"
+                "(ingested_at {cmp} @after_t \
+                 OR (ingested_at = @after_t AND message_id {cmp} @after_id))"
             ));
             params.push(parameter(
                 "after_t",
