@@ -15,8 +15,6 @@ async fn main() -> anyhow::Result<()> {
         .options_with_auth(ingest::auth::PushAuthMode::Oidc)?;
     let mut options = options;
     options.batch.max_concurrent_writes = cli.store.max_concurrent_writes();
-    let mut options = options;
-    options.batch.max_concurrent_writes = cli.store.max_concurrent_writes();
     let ingest = ingest::build(schema, store, options);
 
     let addr = cli.listen.addr();

@@ -34,8 +34,6 @@ pub async fn run(
         .options_with_auth(ingest::auth::PushAuthMode::Off)?;
     let mut ingest_options = ingest_options;
     ingest_options.batch.max_concurrent_writes = options.store.max_concurrent_writes();
-    let mut ingest_options = ingest_options;
-    ingest_options.batch.max_concurrent_writes = options.store.max_concurrent_writes();
     let ingest = ingest::build(schema.clone(), store.clone(), ingest_options);
     let api = data_api::build_with(schema, store, options.api.options()?);
 
