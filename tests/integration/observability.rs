@@ -514,3 +514,40 @@ async fn with_an_otlp_endpoint_the_logged_span_is_the_exported_span() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn a_publisher_trace_in_the_message_attributes_is_the_trace_of_its_processing() {
+    let app = Pipeline::start(&[]);
+    let publisher = "5f0a7b3c2d1e4f60718293a4b5c6d7e8";
+    let b64 = base64::engine::general_purpose::STANDARD.encode("not json");
+    let traceparent = format!("00-{publisher}-{PARENT_SPAN_ID}-01");
+    let body = json!({
+        "message": {
+            "messageId": "published-1",
+            "publishTime": "2026-12-04T10:00:00Z",
+            "data": b64,
+            "attributes": {"googclient_traceparent": traceparent},
+        },
+        "subscription": "projects/p/subscriptions/s",
+    });
+    let status = push(&reqwest::Client::new(), &app.push_url(), body.to_string()).await;
+    assert_eq!(status, 204);
+
+    let trace = format!("projects/{PROJECT}/traces/{publisher}");
+    let dead = app
+        .wait_for_log("for the dead letter", |l| {
+            l["message"] == "message dead-lettered"
+        })
+        .await;
+    assert_eq!(
+        dead["logging.googleapis.com/trace"],
+        trace.as_str(),
+        "{dead}"
+    );
+    assert_eq!(dead["message_id"], "published-1");
+    // The delivery itself (no trace header) is a trace of its own.
+    let access = app
+        .wait_for_log("for the push", |l| l.get("httpRequest").is_some())
+        .await;
+    assert_ne!(access["logging.googleapis.com/trace"], trace.as_str());
+}
