@@ -11,6 +11,6 @@ mod data_api;
 mod durability;
 mod flights;
 mod observability;
-mod push;
 mod pubsub;
+mod push;
 mod security;
