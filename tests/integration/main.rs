@@ -11,6 +11,7 @@ mod data_api;
 mod durability;
 mod flights;
 mod observability;
+mod openapi;
 mod pubsub;
 mod push;
 mod security;

@@ -9,6 +9,7 @@ pub mod access;
 mod cache;
 pub mod config;
 mod data;
+pub mod openapi;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -73,6 +74,10 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, limits: QueryLimit
 /// Builds the data-api router over a store (no socket: tests drive it in process).
 pub fn build_with(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: ApiOptions) -> Router {
     http_metrics::register_build_info(SERVICE);
+    let openapi_json = Arc::new(pipeline_service::openapi::to_json(&openapi::document(
+        &schema,
+        options.limits,
+    )));
     let state = ApiState {
         schema,
         store: Arc::clone(&store),
@@ -92,6 +97,13 @@ pub fn build_with(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: ApiO
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(store))
         .route("/metrics", get(http_metrics::render))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&openapi_json);
+                async move { pipeline_service::openapi::serve(doc) }
+            }),
+        )
         .layer(axum::middleware::from_fn(|req, next| {
             http_metrics::track(SERVICE, req, next)
         }))

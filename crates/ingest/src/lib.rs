@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod openapi;
 pub mod process;
 pub mod pull;
 mod push;
@@ -94,6 +95,9 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
         validate: Arc::new(options.validate),
     };
     http_metrics::register_build_info(SERVICE);
+    let openapi_json = Arc::new(pipeline_service::openapi::to_json(&openapi::document(
+        &state.schema,
+    )));
     if options.push_auth.is_open() {
         tracing::warn!(
             "PUSH AUTHENTICATION IS OFF: anyone who can reach /pubsub/push can write rows; \
@@ -117,6 +121,13 @@ pub fn build(schema: Arc<TableSchema>, store: Arc<dyn Store>, options: IngestOpt
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz).with_state(store))
         .route("/metrics", get(http_metrics::render))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let doc = Arc::clone(&openapi_json);
+                async move { pipeline_service::openapi::serve(doc) }
+            }),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(axum::middleware::from_fn(|req, next| {
             http_metrics::track(SERVICE, req, next)

@@ -7,6 +7,7 @@ pub mod health;
 pub mod http_metrics;
 pub mod limits;
 pub mod oidc;
+pub mod openapi;
 pub mod problem;
 pub mod serve;
 pub mod shutdown;
