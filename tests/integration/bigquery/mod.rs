@@ -2,6 +2,7 @@
 //! rows the emulator rejects. The shared contract cases are in `contract`.
 
 mod bench;
+mod bignumeric;
 pub mod emulator;
 mod flights;
 mod rejects;
