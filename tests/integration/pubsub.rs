@@ -388,3 +388,50 @@ async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
         dead.len()
     );
 }
+
+fn roundtrip(emulator: &Emulator, topic: &str, api: &str, timeout_s: &str) -> (bool, String) {
+    let output = std::process::Command::new(crate::support::process::PIPELINE)
+        .args([
+            "roundtrip",
+            "--topic",
+            topic,
+            "--pubsub-endpoint",
+            &emulator.endpoint,
+        ])
+        .args([
+            "--data-url",
+            &format!("http://{api}"),
+            "--timeout-secs",
+            timeout_s,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_roundtrip_passes_through_push_and_fails_clearly_when_nothing_arrives() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let settings = settings(1, 2, 5);
+    let names = emulator.setup("roundtrip", Some(&push), settings.path());
+    let up = up_on(&example_schema(), dir.path(), port, &[]);
+
+    let (ok, text) = roundtrip(&emulator, &names.topic, &up.api, "30");
+    assert!(ok, "{text}");
+    assert!(text.contains("round trip ok: roundtrip-"), "{text}");
+    assert_eq!(row_count(dir.path(), "example_table"), 1);
+
+    // A data-api whose store never receives the topic's messages.
+    let other = tempfile::tempdir().unwrap();
+    let lonely = up_on(&example_schema(), other.path(), 0, &[]);
+    let (ok, text) = roundtrip(&emulator, &names.topic, &lonely.api, "2");
+    assert!(!ok, "{text}");
+    assert!(text.contains("was not visible"), "{text}");
+}
