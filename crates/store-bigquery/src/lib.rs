@@ -30,7 +30,7 @@ use google_cloud_bigquery::client::BigQuery;
 use google_cloud_bigquery_v2::client::{DatasetService, TableService};
 use google_cloud_gax::retry_policy::NeverRetry;
 use pipeline_core::query::{Cursor, PageQuery};
-use pipeline_core::schema::TableSchema;
+use pipeline_core::schema::{TableSchema, meta};
 use pipeline_core::store::{ItemOutcome, Page, Store, StoreError, StoredRow, WriteItem};
 use pipeline_core::value::Value;
 
@@ -285,10 +285,11 @@ impl Store for BigQueryStore {
                 row.get::<serde_json::Value>(i)
                     .map_err(|e| unreadable(format!("column {i}: {e}")))
             };
-            let ingested_at = match decode::decode(&self.schema.columns[3], cell(0)?) {
-                Ok(Value::Timestamp(us)) => us,
-                other => return Err(unreadable(format!("ingested_at came back as {other:?}"))),
-            };
+            let ingested_at =
+                match decode::decode(&self.schema.columns[meta::INGESTED_AT], cell(0)?) {
+                    Ok(Value::Timestamp(us)) => us,
+                    other => return Err(unreadable(format!("ingested_at came back as {other:?}"))),
+                };
             let message_id = match cell(1)? {
                 serde_json::Value::String(id) => id,
                 other => return Err(unreadable(format!("message_id came back as {other}"))),

@@ -36,7 +36,7 @@ async fn a_row_the_emulator_rejects_is_dead_lettered_and_the_others_land() {
 
     // The validator never lets text that is not JSON into a JSON column; this row is
     // built by hand to stand for any row BigQuery refuses on its own grounds.
-    let items = vec![
+    let items = [
         row("r-0", "{}"),
         row("r-1", "not json"),
         row("r-2", r#"{"a":1}"#),
