@@ -70,6 +70,9 @@ impl Emulator {
         config.rest_endpoint = Some(self.rest.clone());
         config.grpc_endpoint = Some(self.grpc.clone());
         config.anonymous = true;
+        // The emulator is slow under a parallel test run on two cores; the store's
+        // production attempt timeout would turn that slowness into flaky failures.
+        config.retry.attempt_timeout = std::time::Duration::from_secs(30);
         config
     }
 
