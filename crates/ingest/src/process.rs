@@ -30,13 +30,17 @@ pub async fn process(state: &IngestState, message: Message) -> Outcome {
         Err(SubmitError::Overloaded) => Outcome::Retry(RetryReason::Overloaded),
         Err(SubmitError::Closed) => Outcome::Retry(RetryReason::ShuttingDown),
         Err(SubmitError::Store(err)) => {
-            tracing::warn!(message_id = %id, error = %err, "store write failed; asking for redelivery");
+            tracing::warn!(
+                message_id = %id,
+                error = %err,
+                "store write failed; asking for redelivery"
+            );
             Outcome::Retry(RetryReason::StoreUnavailable)
         }
     };
 
-    metrics::counter!(names::INGEST_MESSAGES_TOTAL, "outcome" => outcome.label(), "reason" => outcome.reason())
-        .increment(1);
+    let labels = [("outcome", outcome.label()), ("reason", outcome.reason())];
+    metrics::counter!(names::INGEST_MESSAGES_TOTAL, &labels).increment(1);
     Span::current().record("outcome", outcome.label());
     Span::current().record("reason", outcome.reason());
     if let Outcome::DeadLettered(code) = outcome {

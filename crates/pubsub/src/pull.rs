@@ -101,7 +101,11 @@ where
                             Err(err) => {
                                 // Pub/Sub always sets these; nack so the dead-letter
                                 // policy, not this process, decides its fate.
-                                tracing::error!(message_id = %id, error = %err, "unreadable pulled message");
+                                tracing::error!(
+                                    message_id = %id,
+                                    error = %err,
+                                    "unreadable pulled message"
+                                );
                                 handler.nack();
                             }
                         }
@@ -113,10 +117,19 @@ where
                     return Err(err).with_context(|| format!("failed to pull from {subscription}"));
                 }
                 Some(Err(err)) => {
-                    tracing::warn!(%subscription, error = %err, retry_in = ?wait, "pull stream failed; reconnecting");
+                    tracing::warn!(
+                        %subscription,
+                        error = %err,
+                        retry_in = ?wait,
+                        "pull stream failed; reconnecting"
+                    );
                 }
                 None => {
-                    tracing::warn!(%subscription, retry_in = ?wait, "pull stream ended; reconnecting");
+                    tracing::warn!(
+                        %subscription,
+                        retry_in = ?wait,
+                        "pull stream ended; reconnecting"
+                    );
                 }
             }
             // Only a failed or ended stream reaches here: wait, then reconnect.
