@@ -49,8 +49,20 @@ async fn the_data_document_lists_a_filter_for_each_filterable_column() {
         .iter()
         .map(|p| p["name"].as_str().unwrap())
         .collect();
-    for expected in ["limit", "page_token", "message_id", "message_id.gt", "id.lte"] {
-        assert!(names.contains(&expected), "{expected} missing from {names:?}");
+    for expected in [
+        "limit",
+        "page_token",
+        "message_id",
+        "message_id.gt",
+        "id.lte",
+    ] {
+        assert!(
+            names.contains(&expected),
+            "{expected} missing from {names:?}"
+        );
     }
-    assert!(!names.contains(&"attributes"), "attributes cannot be filtered");
+    assert!(
+        !names.contains(&"attributes"),
+        "attributes cannot be filtered"
+    );
 }

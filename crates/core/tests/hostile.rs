@@ -137,7 +137,9 @@ proptest! {
     }
 
     #[test]
-    fn base64_data_round_trips_through_the_envelope(data in prop::collection::vec(any::<u8>(), 0..256)) {
+    fn base64_data_round_trips_through_the_envelope(
+        data in prop::collection::vec(any::<u8>(), 0..256),
+    ) {
         let b64 = base64::engine::general_purpose::STANDARD.encode(&data);
         let body = json!({
             "message": {"messageId": "m", "publishTime": "2026-12-04T10:00:00Z", "data": b64},

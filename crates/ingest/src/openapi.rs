@@ -84,7 +84,8 @@ pub fn document(schema: &TableSchema) -> OpenApi {
         .security(SecurityRequirement::new::<_, _, &str>("pubsubOidc", []))
         .build();
 
-    let mut paths = PathsBuilder::new().path("/pubsub/push", PathItem::new(HttpMethod::Post, push));
+    let push = PathItem::new(HttpMethod::Post, push);
+    let mut paths = PathsBuilder::new().path("/pubsub/push", push);
     for (path, item) in doc::operational_paths() {
         paths = paths.path(path, item);
     }
