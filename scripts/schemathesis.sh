@@ -38,6 +38,8 @@ ready=$(grep '^READY ' "$log") || { cat "$log"; echo "pipeline up did not start"
 ingest=$(sed -E 's/.*ingest=([^ ]+).*/\1/' <<<"$ready")
 api=$(sed -E 's/.*data_api=([^ ]+).*/\1/' <<<"$ready")
 
+# schemathesis writes a .schemathesis/ cache into its working folder: keep it out of the tree.
+cd "$work"
 status=0
 for target in "$ingest" "$api"; do
     echo "== schemathesis against http://$target/openapi.json ($MAX_EXAMPLES examples)"
