@@ -123,6 +123,26 @@ async fn a_token_signed_by_an_unknown_key_is_401_and_writes_nothing() {
 }
 
 #[tokio::test]
+async fn tokens_naming_unknown_keys_do_not_flood_the_key_endpoint() {
+    let issuer = Issuer::new("k1");
+    let (url, fetches) = tokens::serve_jwks_counted(&[&issuer]).await;
+    let options = ingest::IngestOptions {
+        push_auth: push_auth(&url).access(PushAuthMode::Oidc).unwrap(),
+        ..Default::default()
+    };
+    let app = TestApp::start_with(&schema_path("example_table"), options).await;
+    let good = issuer.push_token(AUDIENCE, PUSHER);
+    assert_eq!(push_with_token(&app, Some(&good)).await.status(), 204);
+    let rogue = Issuer::new("rogue");
+    for _ in 0..20 {
+        let token = rogue.push_token(AUDIENCE, PUSHER);
+        assert_eq!(push_with_token(&app, Some(&token)).await.status(), 401);
+    }
+    // One fetch for the first token; the unknown `kid`s within 30 s add none.
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
 async fn oidc_push_auth_refuses_to_start_without_an_audience_or_allow_list() {
     let mut args = push_auth("http://127.0.0.1:9/certs");
     args.push_audience = None;

@@ -3,6 +3,8 @@
 //! never fetched).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_lc_rs::encoding::AsDer;
@@ -81,16 +83,24 @@ pub fn claims(audience: &str, email: &str, expires_in: i64) -> Value {
 
 /// Serves `{"keys": [...]}` on 127.0.0.1 and returns its URL.
 pub async fn serve_jwks(issuers: &[&Issuer]) -> String {
+    serve_jwks_counted(issuers).await.0
+}
+
+/// [`serve_jwks`], and a count of the requests it has answered.
+pub async fn serve_jwks_counted(issuers: &[&Issuer]) -> (String, Arc<AtomicUsize>) {
     let body = json!({ "keys": issuers.iter().map(|i| i.jwk.clone()).collect::<Vec<_>>() });
+    let fetches = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&fetches);
     let router = axum::Router::new().route(
         "/certs",
         axum::routing::get(move || {
             let body = body.clone();
+            counter.fetch_add(1, Ordering::SeqCst);
             async move { axum::Json(body) }
         }),
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr: SocketAddr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    format!("http://{addr}/certs")
+    (format!("http://{addr}/certs"), fetches)
 }
