@@ -183,6 +183,12 @@ async fn numeric_values_are_stored_exactly() {
     app.push_data("n2", br#"{"id":2,"amount":"12.50"}"#).await;
     assert_eq!(row(&app, "n1").await["amount"], "1255139.628052805");
     assert_eq!(row(&app, "n2").await["amount"], "12.5");
+    // An exponent at the edge of i64 once overflowed the range check and crashed the
+    // writer; it is out of range, for the message and as a filter value.
+    let huge = br#"{"id":3,"amount":"1e9223372036854775807"}"#;
+    assert_dead_lettered(&app, "n3", huge, "out_of_range", Some("amount")).await;
+    let (status, _) = app.data("amount.gt=1e9223372036854775807").await;
+    assert_eq!(status, 400);
 }
 
 #[tokio::test]

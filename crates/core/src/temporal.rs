@@ -69,6 +69,7 @@ pub fn parse_date(s: &str) -> Result<NaiveDate, ParseError> {
     }
     let date = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .map_err(|e| invalid(format!("`{s}` is not a valid date: {e}")))?;
+    check_year(chrono::Datelike::year(&date), s)?;
     Ok(date)
 }
 
@@ -256,9 +257,11 @@ pub fn parse_decimal(s: &str, kind: DecimalKind) -> Result<BigDecimal, ParseErro
     let digits = if mantissa == 0.into() {
         1
     } else {
-        mantissa.to_string().trim_start_matches('-').len() as i64
+        mantissa.to_string().trim_start_matches('-').len() as i128
     };
-    if digits - scale > kind.max_integer_digits {
+    // In i128: an exponent near i64::MIN (`1e9223372036854775807`) makes the scale so
+    // negative that `digits - scale` would overflow i64 and wrap into range.
+    if digits - i128::from(scale) > i128::from(kind.max_integer_digits) {
         return Err((
             ReasonCode::OutOfRange,
             format!(
@@ -326,6 +329,10 @@ mod tests {
         assert!(parse_date("2017-02-29").is_err());
         assert!(parse_date("2017-2-1").is_err());
         assert_eq!(
+            parse_date("0000-01-01").unwrap_err().0,
+            ReasonCode::OutOfRange
+        );
+        assert_eq!(
             format_time(&parse_time("23:59:59.000001").unwrap()),
             "23:59:59.000001"
         );
@@ -362,6 +369,17 @@ mod tests {
         );
         assert!(parse_decimal("0.0000000001", BIGNUMERIC).is_ok());
         assert!(parse_decimal("1e999999999", NUMERIC).is_err());
+        for huge in [
+            "1e9223372036854775807",
+            "-1e9223372036854775807",
+            "9e9223372036854775806",
+        ] {
+            assert_eq!(
+                parse_decimal(huge, BIGNUMERIC).unwrap_err().0,
+                ReasonCode::OutOfRange
+            );
+        }
+        assert!(parse_decimal("1e-9223372036854775808", BIGNUMERIC).is_err());
         assert!(parse_decimal(" 1", NUMERIC).is_err());
         assert!(parse_decimal("NaN", NUMERIC).is_err());
     }
