@@ -1,7 +1,13 @@
 //! A fixed set of read-only connections, used from blocking threads.
+//!
+//! The permit and the connection travel with the blocking work, not with the request:
+//! a request that gives up (a deadline, a client gone) drops its future, but the query
+//! it started runs on to the end. Holding the permit until then is what keeps at most
+//! `size` queries (and connections) alive; releasing it early would let abandoned scans
+//! pile up without bound.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use pipeline_core::store::StoreError;
 use rusqlite::{Connection, OpenFlags};
@@ -10,8 +16,8 @@ use tokio::sync::Semaphore;
 pub struct Readers {
     path: PathBuf,
     flags: OpenFlags,
-    idle: Mutex<Vec<Connection>>,
-    permits: Semaphore,
+    idle: Arc<Mutex<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
 }
 
 impl Readers {
@@ -19,8 +25,8 @@ impl Readers {
         Readers {
             path,
             flags,
-            idle: Mutex::new(Vec::new()),
-            permits: Semaphore::new(size),
+            idle: Arc::new(Mutex::new(Vec::new())),
+            permits: Arc::new(Semaphore::new(size)),
         }
     }
 
@@ -40,9 +46,8 @@ impl Readers {
         F: FnOnce(&Connection) -> T + Send + 'static,
         T: Send + 'static,
     {
-        let _permit = self
-            .permits
-            .acquire()
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|e| StoreError::new("reader pool closed", e))?;
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
@@ -51,17 +56,14 @@ impl Readers {
             None => self.open()?,
         };
 
-        let (conn, result) = tokio::task::spawn_blocking(move || {
+        let pool = Arc::clone(&self.idle);
+        tokio::task::spawn_blocking(move || {
             let result = f(&conn);
-            (conn, result)
+            pool.lock().unwrap_or_else(|p| p.into_inner()).push(conn);
+            drop(permit);
+            result
         })
         .await
-        .map_err(|e| StoreError::new("sqlite reader task failed", e))?;
-
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
-        Ok(result)
+        .map_err(|e| StoreError::new("sqlite reader task failed", e))
     }
 }
