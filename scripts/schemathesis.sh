@@ -24,7 +24,7 @@ fi
 cargo build --quiet -p pipeline --bin pipeline --manifest-path "$ROOT/Cargo.toml"
 work=$(mktemp -d)
 log=$work/up.log
-"$ROOT/target/debug/pipeline" up --bind 127.0.0.1 --ingest-port 0 --api-port 0 \
+"${CARGO_TARGET_DIR:-$ROOT/target}/debug/pipeline" up --bind 127.0.0.1 --ingest-port 0 --api-port 0 \
     --schema "$ROOT/schemas/example_table.json" --data-dir "$work/data" >"$log" 2>&1 &
 pid=$!
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
