@@ -161,7 +161,8 @@ async fn ingest(
     );
     println!();
     println!(
-        "ingest reaches {:.0}% of the hello-world ceiling; RSS idle {:.1} MiB, peak under load {:.1} MiB",
+        "ingest reaches {:.0}% of the hello-world ceiling; \
+         RSS idle {:.1} MiB, peak under load {:.1} MiB",
         100.0 * result.rate() / ceiling.rate(),
         idle_rss as f64 / 1024.0,
         peak_rss as f64 / 1024.0
@@ -237,7 +238,8 @@ async fn data(
     ];
     let sampler = up.rss_sampler();
     println!(
-        "| query ({rows} rows, {connections} connections) | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |"
+        "| query ({rows} rows, {connections} connections) | requests | req/s \
+         | p50 ms | p90 ms | p99 ms | max ms | errors |"
     );
     println!("|---|---|---|---|---|---|---|---|");
     for (name, url) in cases {
@@ -282,7 +284,8 @@ fn flights(pipeline: &std::path::Path, csv: &std::path::Path) -> anyhow::Result<
     anyhow::ensure!(output.status.success(), "publish failed: {output:?}");
     let summary: serde_json::Value = serde_json::from_slice(&output.stdout)?;
     println!(
-        "| file | sent | stored | dead-lettered | wall s (process start to last ack) | msg/s | peak RSS MiB |"
+        "| file | sent | stored | dead-lettered | wall s (process start to last ack) \
+         | msg/s | peak RSS MiB |"
     );
     println!("|---|---|---|---|---|---|---|");
     println!(

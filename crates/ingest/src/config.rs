@@ -15,7 +15,12 @@ pub enum UnknownFieldsArg {
 pub struct IngestArgs {
     /// What to do with message keys the table does not define: `reject` dead-letters
     /// the message; `drop` stores the rest and counts the drop.
-    #[arg(long, env = "PIPELINE_UNKNOWN_FIELDS", value_enum, default_value_t = UnknownFieldsArg::Reject)]
+    #[arg(
+        long,
+        env = "PIPELINE_UNKNOWN_FIELDS",
+        value_enum,
+        default_value_t = UnknownFieldsArg::Reject
+    )]
     pub unknown_fields: UnknownFieldsArg,
 
     /// Deepest JSON nesting accepted in message data.

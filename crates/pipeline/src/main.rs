@@ -18,7 +18,13 @@ use pipeline_service::telemetry::{self, LogFormat};
     about = "Run the airline data pipeline locally and operate it"
 )]
 struct Cli {
-    #[arg(long, global = true, env = "PIPELINE_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    #[arg(
+        long,
+        global = true,
+        env = "PIPELINE_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text
+    )]
     log_format: LogFormat,
     #[command(subcommand)]
     command: Command,

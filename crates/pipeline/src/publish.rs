@@ -177,7 +177,9 @@ pub async fn publish(
                     Ok("dead_lettered") => &tally.dead_lettered,
                     Ok(_) => &tally.stored,
                     Err(err) => {
-                        bar.suspend(|| tracing::warn!(message_id = %id, error = %err, "message not delivered"));
+                        bar.suspend(|| {
+                            tracing::warn!(message_id = %id, error = %err, "message not delivered")
+                        });
                         &tally.failed
                     }
                 };

@@ -48,7 +48,12 @@ pub struct StoreArgs {
 
     /// SQLite commit durability: `full` fsyncs every commit (survives power loss);
     /// `normal` survives a killed process but not a power cut. See docs/benchmarks.md.
-    #[arg(long, env = "PIPELINE_SQLITE_DURABILITY", value_enum, default_value_t = SqliteDurability::Full)]
+    #[arg(
+        long,
+        env = "PIPELINE_SQLITE_DURABILITY",
+        value_enum,
+        default_value_t = SqliteDurability::Full
+    )]
     pub sqlite_durability: SqliteDurability,
 
     /// BigQuery project (with `--store bigquery`).

@@ -6,7 +6,7 @@
 //! | TIMESTAMP | INTEGER, microseconds since the epoch | exact and ordered |
 //! | FLOAT64 | REAL (NaN as the text `NaN`: SQLite turns a NaN REAL into NULL) | |
 //! | NUMERIC, BIGNUMERIC | TEXT, canonical decimal | exact; compared with `dec_cmp` |
-//! | DATE, TIME, DATETIME | TEXT, fixed width with six fractional digits | text order is time order |
+//! | DATE, TIME, DATETIME | TEXT, fixed width, six fractional digits | text order is time order |
 //! | STRING, JSON | TEXT | JSON kept as received |
 //! | BYTES | BLOB | |
 //! | RECORD, REPEATED | TEXT, the wire JSON | read back through the validator |

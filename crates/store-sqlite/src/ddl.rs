@@ -90,7 +90,8 @@ pub fn create_or_migrate(conn: &Connection, schema: &TableSchema) -> Result<(), 
     }
 
     let index = format!(
-        "CREATE INDEX IF NOT EXISTS \"{table}_by_ingestion\" ON \"{table}\" (ingested_at, message_id)"
+        "CREATE INDEX IF NOT EXISTS \"{table}_by_ingestion\" \
+         ON \"{table}\" (ingested_at, message_id)"
     );
     conn.execute_batch(&index).map_err(sql_err)
 }
