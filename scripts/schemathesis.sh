@@ -27,6 +27,7 @@ log=$work/up.log
 "${CARGO_TARGET_DIR:-$ROOT/target}/debug/pipeline" up --bind 127.0.0.1 --ingest-port 0 --api-port 0 \
     --schema "$ROOT/schemas/example_table.json" --data-dir "$work/data" >"$log" 2>&1 &
 pid=$!
+# shellcheck disable=SC2317 # run by the EXIT trap below
 cleanup() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
