@@ -21,7 +21,13 @@ if [[ -z ${LOAD_SKIP_BUILD:-} ]]; then
 fi
 work=$(mktemp -d)
 pid=
-stop() { [[ -n $pid ]] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; pid=; }
+stop() {
+    if [[ -n $pid ]]; then
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    fi
+    pid=
+}
 trap 'stop; rm -rf "$work"' EXIT
 
 up() { # $1: cache TTL in ms

@@ -24,7 +24,8 @@ fi
 cargo build --quiet -p pipeline --bin pipeline --manifest-path "$ROOT/Cargo.toml"
 work=$(mktemp -d)
 log=$work/up.log
-"${CARGO_TARGET_DIR:-$ROOT/target}/debug/pipeline" up --bind 127.0.0.1 --ingest-port 0 --api-port 0 \
+pipeline_bin="${CARGO_TARGET_DIR:-$ROOT/target}/debug/pipeline"
+"$pipeline_bin" up --bind 127.0.0.1 --ingest-port 0 --api-port 0 \
     --schema "$ROOT/schemas/example_table.json" --data-dir "$work/data" >"$log" 2>&1 &
 pid=$!
 # shellcheck disable=SC2317 # run by the EXIT trap below
