@@ -19,6 +19,9 @@ use crate::IngestState;
 pub async fn process(state: &IngestState, message: Message) -> Outcome {
     let id = message.id.clone();
     Span::current().record("message_id", id.as_str());
+    // Per-message lines at DEBUG: with both, a missing message can be shown never to
+    // have arrived (how the emulator's loss under kill -9 was told from ours).
+    tracing::debug!(message_id = %id, "message received");
     let item = to_item(state, message);
     let dead_letter_reason = match &item {
         WriteItem::DeadLetter(dl) => Some(dl.rejection.clone()),
@@ -43,6 +46,12 @@ pub async fn process(state: &IngestState, message: Message) -> Outcome {
     metrics::counter!(names::INGEST_MESSAGES_TOTAL, &labels).increment(1);
     Span::current().record("outcome", outcome.label());
     Span::current().record("reason", outcome.reason());
+    tracing::debug!(
+        message_id = %id,
+        outcome = outcome.label(),
+        reason = outcome.reason(),
+        "message answered"
+    );
     if let Outcome::DeadLettered(code) = outcome {
         // Once per message, with the reason code; never the payload. A row the store
         // refused (rejected_by_store) carries no validation rejection, so the code comes
