@@ -15,8 +15,9 @@ use crate::support::{flights_csv, repo_root};
 use emulator::{Emulator, free_port, row_count, settings, up_on, wait_for_rows};
 
 const FLIGHTS: usize = 10_000;
-/// Longest wait for a stream of messages to land; the emulator pushes ~400/s here.
-const LAND_LIMIT: Duration = Duration::from_secs(120);
+/// Longest wait for a stream of messages to land. The emulator pushes ~400/s here, and
+/// after a pull-mode kill -9 its last 1,000 redeliveries took 40 s when measured.
+const LAND_LIMIT: Duration = Duration::from_secs(180);
 
 fn flights_schema() -> std::path::PathBuf {
     repo_root().join("schemas/flights.json")
@@ -101,8 +102,6 @@ async fn pubsub_push_stores_ten_thousand_flights_once_each() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "intermittent: 9 of 10,000 rows missing 120 s after kill -9 (2 of 4 runs, \
-            2026-12-04); cause not yet found, see docs/pubsub.md"]
 async fn pubsub_push_survives_kill_9_mid_stream_without_loss_or_doubles() {
     let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
         return;
@@ -112,6 +111,9 @@ async fn pubsub_push_survives_kill_9_mid_stream_without_loss_or_doubles() {
     let push = format!("http://127.0.0.1:{port}/pubsub/push");
     let settings = settings(1, 5, 20);
     let names = emulator.setup("flights-kill", Some(&push), settings.path());
+    // Emulator 0.8.20 loses messages that fail twice under a retry policy; pushes that
+    // fail while ingest is down must come back (docs/pubsub.md says what was found).
+    emulator.clear_retry_policy(&names).await;
     let mut up = up_on(&flights_schema(), dir.path(), port, &[]);
 
     publish_flights(&emulator, &csv, &names.topic);
@@ -349,14 +351,8 @@ async fn pubsub_pull_stores_ten_thousand_flights_once_each() {
     );
 }
 
-// Measured on 2026-12-04: when the killed process's connection resets, emulator 0.8.20
-// logs `NoSuchMethodError: io.grpc.InternalStatus.asRuntimeException` in
-// `onRstStreamRead` and never releases the messages that stream held: ~2,500 of 10,000
-// stayed undelivered for minutes, and a second restart got none of them. Real Pub/Sub
-// redelivers them when their leases lapse. Run it against a fixed emulator with
-// `--ignored`.
+// The retry policy is cleared for the same reason as in the push kill -9 test.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "emulator 0.8.20 bug: messages of a reset streaming pull are never redelivered"]
 async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
     let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
         return;
@@ -364,6 +360,7 @@ async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
     let dir = tempfile::tempdir().unwrap();
     let settings = settings(1, 5, 20);
     let names = emulator.setup("flights-pull-kill", None, settings.path());
+    emulator.clear_retry_policy(&names).await;
     let pull = [
         "--pull-subscription",
         &names.subscription,

@@ -16,4 +16,6 @@ pub mod setup;
 pub use connect::Endpoint;
 /// Re-exported so callers name message and handler types without their own dependency.
 pub use google_cloud_pubsub as client;
+/// Well-known types (durations, field masks) for the admin requests of `client`.
+pub use google_cloud_wkt as wkt;
 pub use settings::Settings;

@@ -86,6 +86,38 @@ impl Emulator {
         names
     }
 
+    /// Removes the subscription's retry policy, so failed deliveries come back when
+    /// their ack deadline runs out instead of after a backoff.
+    ///
+    /// Why a test would: with a retry policy, emulator 0.8.20 can lose messages that
+    /// fail more than once within a second or so (docs/pubsub.md, "The emulator's retry
+    /// policy loses messages"). Real Pub/Sub has no such path.
+    pub async fn clear_retry_policy(&self, names: &Names) {
+        use pipeline_pubsub::client::model::Subscription;
+        use pipeline_pubsub::wkt::FieldMask;
+
+        let admin = pipeline_pubsub::connect::subscription_admin(&self.endpoint())
+            .await
+            .unwrap();
+        admin
+            .update_subscription()
+            .set_subscription(Subscription::new().set_name(&names.subscription))
+            .set_update_mask(FieldMask::default().set_paths(["retry_policy"]))
+            .send()
+            .await
+            .unwrap();
+        let now = admin
+            .get_subscription()
+            .set_subscription(&names.subscription)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            now.retry_policy.is_none(),
+            "retry policy still set: {now:?}"
+        );
+    }
+
     /// `pipeline publish FILE --topic ...`; returns the JSON summary.
     pub fn publish(&self, file: &Path, topic: &str, extra: &[&str]) -> serde_json::Value {
         let output = Command::new(PIPELINE)
