@@ -15,8 +15,8 @@ use crate::support::{flights_csv, repo_root};
 use emulator::{Emulator, free_port, row_count, settings, up_on, wait_for_rows};
 
 const FLIGHTS: usize = 10_000;
-/// Longest wait for a stream of messages to land. The emulator pushes ~400/s here, and
-/// after a pull-mode kill -9 its last 1,000 redeliveries took 40 s when measured.
+/// Longest wait for a stream of messages to land. The emulator pushes ~400/s to a debug
+/// build, and after a pull-mode kill -9 its last 1,000 redeliveries took 40 s.
 const LAND_LIMIT: Duration = Duration::from_secs(180);
 
 fn flights_schema() -> std::path::PathBuf {
