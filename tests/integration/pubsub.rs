@@ -103,18 +103,44 @@ async fn pubsub_push_stores_ten_thousand_flights_once_each() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn pubsub_push_survives_kill_9_mid_stream_without_loss_or_doubles() {
+    survives_kill_9(Delivery::Push).await;
+}
+
+#[derive(PartialEq)]
+enum Delivery {
+    Push,
+    Pull,
+}
+
+/// Publishes the flights, kills ingest with SIGKILL once 2,000 rows have landed,
+/// restarts it over the same store, and checks that every message lands exactly once
+/// and none reaches the dead-letter topic.
+async fn survives_kill_9(delivery: Delivery) {
     let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let push = format!("http://127.0.0.1:{port}/pubsub/push");
     let settings = settings(1, 5, 20);
-    let names = emulator.setup("flights-kill", Some(&push), settings.path());
-    // Emulator 0.8.20 loses messages that fail twice under a retry policy; pushes that
-    // fail while ingest is down must come back (docs/pubsub.md says what was found).
+    let (name, port) = match delivery {
+        Delivery::Push => ("flights-push-kill", free_port()),
+        Delivery::Pull => ("flights-pull-kill", 0),
+    };
+    let push = format!("http://127.0.0.1:{port}/pubsub/push");
+    let push = (delivery == Delivery::Push).then_some(push.as_str());
+    let names = emulator.setup(name, push, settings.path());
+    // Emulator 0.8.20 loses messages that fail twice under a retry policy; deliveries
+    // that fail while ingest is down must come back (docs/pubsub.md says what was found).
     emulator.clear_retry_policy(&names).await;
-    let mut up = up_on(&flights_schema(), dir.path(), port, &[]);
+    let args: Vec<&str> = match delivery {
+        Delivery::Push => vec![],
+        Delivery::Pull => vec![
+            "--pull-subscription",
+            &names.subscription,
+            "--pubsub-endpoint",
+            &emulator.endpoint,
+        ],
+    };
+    let mut up = up_on(&flights_schema(), dir.path(), port, &args);
 
     publish_flights(&emulator, &csv, &names.topic);
     let before = wait_for_rows(dir.path(), "flights", 2_000, LAND_LIMIT);
@@ -123,10 +149,11 @@ async fn pubsub_push_survives_kill_9_mid_stream_without_loss_or_doubles() {
         before < FLIGHTS as i64,
         "killed after the stream ended ({before} rows)"
     );
-    // Down for a moment: Pub/Sub's pushes fail and are retried with backoff.
+    // Down for a moment: pushes fail and come back when their ack deadline lapses;
+    // messages the dead process had pulled come back when their leases (10 s) lapse.
     std::thread::sleep(Duration::from_secs(1));
 
-    let up = up_on(&flights_schema(), dir.path(), port, &[]);
+    let up = up_on(&flights_schema(), dir.path(), port, &args);
     assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
     let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
     assert!(
@@ -351,41 +378,9 @@ async fn pubsub_pull_stores_ten_thousand_flights_once_each() {
     );
 }
 
-// The retry policy is cleared for the same reason as in the push kill -9 test.
 #[tokio::test(flavor = "multi_thread")]
 async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
-    let (Some(csv), Some(emulator)) = (flights_csv(), Emulator::start()) else {
-        return;
-    };
-    let dir = tempfile::tempdir().unwrap();
-    let settings = settings(1, 5, 20);
-    let names = emulator.setup("flights-pull-kill", None, settings.path());
-    emulator.clear_retry_policy(&names).await;
-    let pull = [
-        "--pull-subscription",
-        &names.subscription,
-        "--pubsub-endpoint",
-    ];
-    let args = [&pull[..], &[emulator.endpoint.as_str()]].concat();
-    let mut up = up_on(&flights_schema(), dir.path(), 0, &args);
-
-    publish_flights(&emulator, &csv, &names.topic);
-    let before = wait_for_rows(dir.path(), "flights", 2_000, LAND_LIMIT);
-    up.kill9();
-    assert!(
-        before < FLIGHTS as i64,
-        "killed after the stream ended ({before} rows)"
-    );
-
-    // Messages the dead process held come back when their leases (10 s) lapse.
-    let up = up_on(&flights_schema(), dir.path(), 0, &args);
-    assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    survives_kill_9(Delivery::Pull).await;
 }
 
 fn roundtrip(emulator: &Emulator, topic: &str, api: &str, timeout_s: &str) -> (bool, String) {
