@@ -383,6 +383,66 @@ async fn pubsub_pull_survives_kill_9_mid_stream_without_loss_or_doubles() {
     survives_kill_9(Delivery::Pull).await;
 }
 
+/// `pipeline up` with `args`; waits up to `limit` for it to exit and returns its exit
+/// status and standard error (killing it, and failing, if it runs on).
+fn up_exits(args: &[&str], limit: Duration) -> (std::process::ExitStatus, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(crate::support::process::PIPELINE)
+        .args(["up", "--ingest-port", "0", "--api-port", "0", "--schema"])
+        .arg(example_schema())
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(args)
+        .env("PIPELINE_LOG_FORMAT", "text")
+        .env("RUST_LOG", "error")
+        .env("RUST_BACKTRACE", "0")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("pipeline up still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    (output.status, stderr)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_pull_that_cannot_start_stops_the_whole_process() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let missing = format!("projects/{}/subscriptions/nosuch", emulator::PROJECT);
+    let args = [
+        "--pull-subscription",
+        &missing,
+        "--pubsub-endpoint",
+        &emulator.endpoint,
+    ];
+    let (status, stderr) = up_exits(&args, Duration::from_secs(30));
+    assert!(!status.success(), "exited successfully: {stderr}");
+    assert!(stderr.contains("nosuch"), "{stderr}");
+
+    let args = [
+        "--pull-subscription",
+        "nosuch",
+        "--pubsub-endpoint",
+        &emulator.endpoint,
+    ];
+    let (status, stderr) = up_exits(&args, Duration::from_secs(10));
+    assert!(!status.success(), "exited successfully: {stderr}");
+    assert!(
+        stderr.contains("--pull-subscription is not valid"),
+        "{stderr}"
+    );
+}
+
 fn roundtrip(emulator: &Emulator, topic: &str, api: &str, timeout_s: &str) -> (bool, String) {
     let output = std::process::Command::new(crate::support::process::PIPELINE)
         .args([

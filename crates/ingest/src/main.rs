@@ -17,6 +17,7 @@ async fn main() -> anyhow::Result<()> {
     options.batch.max_concurrent_writes = cli.store.max_concurrent_writes();
     let ingest = ingest::build(schema, store, options);
 
+    ingest::pull::check_args(&cli.ingest.pull)?;
     let addr = cli.listen.addr();
     let listener = tokio::net::TcpListener::bind(addr)
         .await

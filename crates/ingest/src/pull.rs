@@ -26,6 +26,15 @@ pub struct PullArgs {
     pub pubsub_endpoint: Option<String>,
 }
 
+/// Checks what can be checked without a connection: the subscription's name.
+pub fn check_args(args: &PullArgs) -> anyhow::Result<()> {
+    if let Some(subscription) = &args.pull_subscription {
+        pipeline_pubsub::setup::split_name(subscription, "subscriptions")
+            .context("--pull-subscription is not valid")?;
+    }
+    Ok(())
+}
+
 /// Starts pulling when a subscription is configured. The task ends after `shutdown`
 /// resolves and every message in flight was answered, or with an error when the
 /// subscription cannot be read at all.
@@ -37,7 +46,7 @@ pub async fn start(
     let Some(subscription) = args.pull_subscription.clone() else {
         return Ok(None);
     };
-    pipeline_pubsub::setup::split_name(&subscription, "subscriptions")?;
+    check_args(args)?;
     let endpoint = Endpoint::new(args.pubsub_endpoint.clone());
     let subscriber = pipeline_pubsub::connect::subscriber(&endpoint)
         .await

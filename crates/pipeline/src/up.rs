@@ -42,6 +42,8 @@ pub async fn run(
             .await
             .with_context(|| format!("failed to listen on {addr}"))
     };
+    // A malformed subscription name fails before READY, not after.
+    ingest::pull::check_args(&options.ingest.pull)?;
     let ingest_listener = bind(options.ingest_addr).await?;
     let api_listener = bind(options.api_addr).await?;
     on_bound(&Bound {
@@ -51,9 +53,10 @@ pub async fn run(
 
     // One signal stops both servers.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let signal = stop_tx.clone();
     tokio::spawn(async move {
         shutdown.await;
-        let _ = stop_tx.send(true);
+        let _ = signal.send(true);
     });
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -67,16 +70,24 @@ pub async fn run(
     } = ingest;
     // Pull mode (when configured) runs beside the push endpoint and stops with it.
     let pull_args = options.ingest.pull.clone();
-    let ingest_server = ingest::pull::serve_with_pull(
-        &pull_args,
-        state,
-        stopped(stop_rx.clone()),
-        |stop| async move {
-            pipeline_service::serve::serve(ingest_listener, router, stop)
-                .await
-                .context("ingest server failed")
-        },
-    );
+    let ingest_stop = stopped(stop_rx.clone());
+    let ingest_server = async {
+        let result = ingest::pull::serve_with_pull(
+            &pull_args,
+            state,
+            ingest_stop,
+            |stop| async move {
+                pipeline_service::serve::serve(ingest_listener, router, stop)
+                    .await
+                    .context("ingest server failed")
+            },
+        )
+        .await;
+        // Ingest ending (a failed pull, say) ends the data API too: a process serving
+        // /data alone would look healthy while consuming nothing.
+        let _ = stop_tx.send(true);
+        result
+    };
     let api_server = serve(api_listener, api, stopped(stop_rx));
     let (a, b) = tokio::join!(ingest_server, api_server);
     a?;
