@@ -72,17 +72,13 @@ pub async fn run(
     let pull_args = options.ingest.pull.clone();
     let ingest_stop = stopped(stop_rx.clone());
     let ingest_server = async {
-        let result = ingest::pull::serve_with_pull(
-            &pull_args,
-            state,
-            ingest_stop,
-            |stop| async move {
+        let result =
+            ingest::pull::serve_with_pull(&pull_args, state, ingest_stop, |stop| async move {
                 pipeline_service::serve::serve(ingest_listener, router, stop)
                     .await
                     .context("ingest server failed")
-            },
-        )
-        .await;
+            })
+            .await;
         // Ingest ending (a failed pull, say) ends the data API too: a process serving
         // /data alone would look healthy while consuming nothing.
         let _ = stop_tx.send(true);
