@@ -443,6 +443,43 @@ async fn pubsub_pull_that_cannot_start_stops_the_whole_process() {
     );
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn pubsub_setup_refuses_a_subscription_that_reads_another_topic() {
+    let Some(emulator) = Emulator::start() else {
+        return;
+    };
+    let settings = settings(1, 5, 5);
+    let first = emulator.setup("first", None, settings.path());
+    let other = format!("projects/{}/topics/other", emulator::PROJECT);
+    let output = std::process::Command::new(crate::support::process::PIPELINE)
+        .args(["pubsub", "setup", "--topic", &other])
+        .args(["--subscription", &first.subscription])
+        .args(["--pubsub-endpoint", &emulator.endpoint])
+        .arg("--settings")
+        .arg(settings.path())
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "setup succeeded: {stderr}");
+    assert!(stderr.contains("already exists on topic"), "{stderr}");
+
+    // Nothing of the first subscription changed: its dead letters still go to its own
+    // topic's dead-letter topic.
+    let admin = pipeline_pubsub::connect::subscription_admin(&emulator.endpoint())
+        .await
+        .unwrap();
+    let now = admin
+        .get_subscription()
+        .set_subscription(&first.subscription)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(now.topic, first.topic);
+    let dead_letter_topic = now.dead_letter_policy.unwrap().dead_letter_topic;
+    assert_eq!(dead_letter_topic, format!("{}-dead-letter", first.topic));
+}
+
 fn roundtrip(emulator: &Emulator, topic: &str, api: &str, timeout_s: &str) -> (bool, String) {
     let output = std::process::Command::new(crate::support::process::PIPELINE)
         .args([

@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, anyhow};
+use anyhow::{Context, anyhow, ensure};
 use google_cloud_gax::error::rpc::Code;
 use google_cloud_pubsub::client::{SubscriptionAdmin, TopicAdmin};
 use google_cloud_pubsub::model::{
@@ -174,8 +174,22 @@ async fn ensure_subscription(
     {
         Ok(_) => Ok(format!("created subscription {name}")),
         Err(err) if already_exists(&err) => {
-            // Bring the delivery settings in line; the topic of a subscription cannot
-            // change, so a subscription on another topic fails here, loudly.
+            // The topic of a subscription cannot change, and updating one that reads
+            // another topic would point its dead letters at this plan's: refuse it.
+            let existing = admin
+                .get_subscription()
+                .set_subscription(&name)
+                .send()
+                .await
+                .with_context(|| format!("failed to read subscription {name}"))?;
+            ensure!(
+                existing.topic == subscription.topic,
+                "subscription {name} already exists on topic {}, not {}; \
+                 choose another subscription name or delete it",
+                existing.topic,
+                subscription.topic
+            );
+            // Bring the delivery settings in line.
             admin
                 .update_subscription()
                 .set_subscription(subscription)
