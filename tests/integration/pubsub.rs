@@ -480,6 +480,33 @@ async fn pubsub_setup_refuses_a_subscription_that_reads_another_topic() {
     assert_eq!(dead_letter_topic, format!("{}-dead-letter", first.topic));
 }
 
+#[test]
+fn publish_to_an_endpoint_nobody_answers_fails_within_its_timeout() {
+    let nobody = format!("http://127.0.0.1:{}", free_port());
+    let file = example_rows(3);
+    let started = Instant::now();
+    let output = std::process::Command::new(crate::support::process::PIPELINE)
+        .arg("publish")
+        .arg(file.path())
+        .args(["--topic", "projects/test-proj/topics/nobody", "--json"])
+        .args(["--pubsub-endpoint", &nobody, "--publish-timeout-secs", "2"])
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "publish succeeded: {stdout}{stderr}"
+    );
+    let summary: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(summary["failed"], 3, "{summary}");
+    assert_eq!(summary["published"], 0, "{summary}");
+    // Well under the client's own 10-minute default; generous for a loaded machine.
+    assert!(elapsed < Duration::from_secs(60), "took {elapsed:?}");
+}
+
 fn roundtrip(emulator: &Emulator, topic: &str, api: &str, timeout_s: &str) -> (bool, String) {
     let output = std::process::Command::new(crate::support::process::PIPELINE)
         .args([

@@ -196,8 +196,10 @@ async fn run_publish(args: PublishArgs) -> anyhow::Result<()> {
     if let Some(topic) = &args.pubsub.topic {
         let endpoint = pipeline_pubsub::Endpoint::new(args.pubsub.pubsub_endpoint.clone());
         let progress = !args.json && std::io::IsTerminal::is_terminal(&std::io::stderr());
+        let limit = std::time::Duration::from_secs(args.pubsub.publish_timeout_secs);
         let summary =
-            pipeline::topic_publish::publish(records, &name, topic, &endpoint, progress).await?;
+            pipeline::topic_publish::publish(records, &name, topic, &endpoint, limit, progress)
+                .await?;
         return pipeline::topic_publish::report(&summary, args.json);
     }
     let options = PublishOptions {

@@ -53,7 +53,8 @@ pub async fn run(args: RoundtripArgs) -> anyhow::Result<()> {
     let data = serde_json::json!({ "id": id, "name": marker }).to_string();
 
     let endpoint = Endpoint::new(args.pubsub_endpoint.clone());
-    let publisher = pipeline_pubsub::connect::publisher(&endpoint, &args.topic).await?;
+    let limit = Duration::from_secs(args.timeout_secs);
+    let publisher = pipeline_pubsub::connect::publisher(&endpoint, &args.topic, limit).await?;
     let started = Instant::now();
     let message_id = publisher
         .publish(

@@ -4,7 +4,7 @@
 //! twice stores it twice. Each message carries `source` (the file name) and `record`
 //! (its record number) attributes, so a row can be traced back to its line.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use futures::StreamExt;
@@ -25,6 +25,10 @@ pub struct TopicArgs {
     /// [default: Google's service].
     #[arg(long, env = "PIPELINE_PUBSUB_ENDPOINT")]
     pub pubsub_endpoint: Option<String>,
+    /// Count a message as failed when Pub/Sub has not accepted it after this long,
+    /// retries included.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub publish_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -54,10 +58,11 @@ pub async fn publish(
     source: &str,
     topic: &str,
     endpoint: &Endpoint,
+    limit: Duration,
     progress: bool,
 ) -> anyhow::Result<TopicSummary> {
     pipeline_pubsub::setup::split_name(topic, "topics")?;
-    let publisher = pipeline_pubsub::connect::publisher(endpoint, topic).await?;
+    let publisher = pipeline_pubsub::connect::publisher(endpoint, topic, limit).await?;
     let bar = if progress {
         ProgressBar::new(records.len() as u64)
     } else {

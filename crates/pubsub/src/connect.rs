@@ -11,6 +11,7 @@ use anyhow::Context;
 use google_cloud_auth::credentials::anonymous;
 use google_cloud_gax::retry_policy::{Aip194Strict, RetryPolicyExt};
 use google_cloud_pubsub::client::{Publisher, Subscriber, SubscriptionAdmin, TopicAdmin};
+use google_cloud_pubsub::retry_policy::RetryableErrors;
 
 /// How long one admin call may take, retries included. Without a bound a wrong
 /// endpoint hangs silently for a long time instead of failing.
@@ -64,9 +65,16 @@ pub async fn subscription_admin(endpoint: &Endpoint) -> anyhow::Result<Subscript
         .with_context(|| format!("failed to connect to {}", endpoint.describe()))
 }
 
-/// A batching publisher for one topic (`projects/P/topics/T`).
-pub async fn publisher(endpoint: &Endpoint, topic: &str) -> anyhow::Result<Publisher> {
+/// A batching publisher for one topic (`projects/P/topics/T`). Each publish is retried
+/// for at most `limit`; the client's own default (10 minutes) leaves a command aimed at
+/// a wrong endpoint silent for that long.
+pub async fn publisher(
+    endpoint: &Endpoint,
+    topic: &str,
+    limit: Duration,
+) -> anyhow::Result<Publisher> {
     configure!(Publisher::builder(topic.to_owned()), endpoint)
+        .with_retry_policy(RetryableErrors.with_time_limit(limit))
         .build()
         .await
         .with_context(|| format!("failed to connect a publisher to {}", endpoint.describe()))

@@ -81,14 +81,24 @@ impl Settings {
             d.minimum_backoff <= d.maximum_backoff && d.maximum_backoff.as_secs() <= 600,
             "backoff must satisfy minimum_backoff <= maximum_backoff <= 600s"
         );
-        for (name, retention) in [
-            ("message_retention", d.message_retention),
-            ("dead_letter_retention", d.dead_letter_retention),
-            ("subscription_retention", d.subscription_retention),
+        // A topic keeps messages up to 31 days, a subscription up to 7; the dead-letter
+        // retention is also its pull subscription's.
+        for (name, retention, max) in [
+            ("message_retention", d.message_retention, 31 * 24 * 3600),
+            (
+                "dead_letter_retention",
+                d.dead_letter_retention,
+                7 * 24 * 3600,
+            ),
+            (
+                "subscription_retention",
+                d.subscription_retention,
+                7 * 24 * 3600,
+            ),
         ] {
             ensure!(
-                (600..=31 * 24 * 3600).contains(&retention.as_secs()),
-                "{name} must be within 600s..=2678400s"
+                (600..=max).contains(&retention.as_secs()),
+                "{name} must be within 600s..={max}s"
             );
         }
         Ok(d)
@@ -97,7 +107,11 @@ impl Settings {
 
 /// `"600s"` -> 600 seconds; the only form Terraform's validation admits.
 fn seconds(name: &str, text: &str) -> anyhow::Result<Duration> {
-    let Some(digits) = text.strip_suffix('s') else {
+    // Digits only, as Terraform's `^[0-9]+s$`: `parse` alone would take `+5s`.
+    let Some(digits) = text
+        .strip_suffix('s')
+        .filter(|d| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit()))
+    else {
         bail!("{name} `{text}` must be whole seconds like `600s`");
     };
     let secs: u64 = digits
@@ -145,5 +159,28 @@ mod tests {
         s.message_retention = "7d".into();
         let err = s.durations().unwrap_err().to_string();
         assert!(err.contains("message_retention"), "{err}");
+
+        // Terraform's pattern refuses a sign; so does this check.
+        let mut s = repo_settings();
+        s.minimum_backoff = "+5s".into();
+        let err = s.durations().unwrap_err().to_string();
+        assert!(err.contains("minimum_backoff"), "{err}");
+    }
+
+    #[test]
+    fn subscriptions_keep_messages_at_most_seven_days_topics_thirty_one() {
+        let mut s = repo_settings();
+        s.message_retention = "2678400s".into();
+        s.durations().unwrap();
+
+        let mut s = repo_settings();
+        s.subscription_retention = "2678400s".into();
+        let err = s.durations().unwrap_err().to_string();
+        assert!(err.contains("subscription_retention"), "{err}");
+
+        let mut s = repo_settings();
+        s.dead_letter_retention = "604801s".into();
+        let err = s.durations().unwrap_err().to_string();
+        assert!(err.contains("dead_letter_retention"), "{err}");
     }
 }

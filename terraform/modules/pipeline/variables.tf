@@ -217,6 +217,16 @@ variable "pubsub" {
     ])
     error_message = "pubsub durations are written in seconds, like 600s."
   }
+
+  validation {
+    # A subscription keeps messages at most 7 days (the dead-letter retention is also
+    # its pull subscription's); a topic up to 31.
+    condition = alltrue([
+      for d in [var.pubsub.dead_letter_retention, var.pubsub.subscription_retention] :
+      can(tonumber(trimsuffix(d, "s"))) && try(tonumber(trimsuffix(d, "s")) <= 604800, false)
+    ])
+    error_message = "pubsub.subscription_retention and dead_letter_retention are at most 604800s."
+  }
 }
 
 variable "kms_key_name" {

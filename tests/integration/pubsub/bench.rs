@@ -56,7 +56,8 @@ async fn measure(push: bool) {
         let up = up_on(&schema, dir.path(), 0, &args);
         (names, up)
     };
-    let publisher = pipeline_pubsub::connect::publisher(&emulator.endpoint(), &names.topic)
+    let limit = Duration::from_secs(60);
+    let publisher = pipeline_pubsub::connect::publisher(&emulator.endpoint(), &names.topic, limit)
         .await
         .unwrap();
     let message =
