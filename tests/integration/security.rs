@@ -161,7 +161,21 @@ async fn oidc_push_auth_refuses_to_start_without_an_audience_or_allow_list() {
 // ---- hostile input on the push endpoint ----
 
 #[tokio::test]
-async fn a_body_one_byte_over_10_mib_is_413_and_writes_nothing() {
+async fn the_largest_message_pub_sub_can_send_is_accepted() {
+    let app = TestApp::start("example_table").await;
+    // 10 MB of data is Pub/Sub's limit; pushed, it is 13.3 MB of base64.
+    let prefix = r#"{"id": 1, "name": ""#;
+    let filler = "x".repeat(10_000_000 - prefix.len() - 2);
+    let data = format!(r#"{prefix}{filler}"}}"#);
+    assert_eq!(data.len(), 10_000_000);
+    let response = app.push_data("largest-1", data.as_bytes()).await;
+    assert_eq!(response.status(), 204);
+    assert_eq!(response.headers()["x-pipeline-outcome"], "stored");
+    assert_eq!(app.row_count(), 1);
+}
+
+#[tokio::test]
+async fn a_body_one_byte_over_14_mib_is_413_and_writes_nothing() {
     let app = TestApp::start("example_table").await;
     let body = vec![b' '; ingest::MAX_BODY_BYTES + 1];
     let response = app.push_body(body).await;

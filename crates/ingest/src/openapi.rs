@@ -74,7 +74,7 @@ pub fn document(schema: &TableSchema) -> OpenApi {
         .response(
             "413",
             ResponseBuilder::new()
-                .description("Body over 10 MiB.")
+                .description("Body over 14 MiB.")
                 .build(),
         )
         .response(
