@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::support::process::PIPELINE;
+use crate::support::process::{PIPELINE, wait_ready};
 use crate::support::{envelope, schema_path};
 
 const TRACE_ID: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -58,28 +58,10 @@ impl Pipeline {
             }
         });
 
-        let (tx, rx) = std::sync::mpsc::channel();
-        let out = child.stdout.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(out).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("READY ") {
-                    let _ = tx.send(rest.to_owned());
-                }
-            }
-        });
-        let ready = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("pipeline up never became ready");
-        let field = |key: &str| {
-            ready
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-                .unwrap()
-                .to_owned()
-        };
+        let (ingest, api) = wait_ready(&mut child, Duration::from_secs(30));
         Pipeline {
-            ingest: field("ingest"),
-            api: field("data_api"),
+            ingest,
+            api,
             child,
             stderr,
             data,

@@ -93,12 +93,7 @@ async fn pubsub_push_stores_ten_thousand_flights_once_each() {
 
     publish_flights(&emulator, &csv, &names.topic);
     assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    emulator.assert_nothing_dead_lettered(&names).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -155,12 +150,7 @@ async fn survives_kill_9(delivery: Delivery) {
 
     let up = up_on(&flights_schema(), dir.path(), port, &args);
     assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    emulator.assert_nothing_dead_lettered(&names).await;
 }
 
 /// An NDJSON file of `n` example_table rows (`record` is the line number).
@@ -239,12 +229,7 @@ async fn pubsub_redelivers_while_the_store_is_locked_and_nothing_is_dead_lettere
 
     assert_exactly_once(&up.api, dir.path(), "example_table", N).await;
     assert_eq!(dead_lettered_by_ingest(&up.ingest).await, 0.0);
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    emulator.assert_nothing_dead_lettered(&names).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -272,12 +257,7 @@ async fn pubsub_sigterm_under_load_drains_within_10_s_and_loses_nothing() {
 
     let up = up_on(&example_schema(), dir.path(), port, &[]);
     assert_exactly_once(&up.api, dir.path(), "example_table", N).await;
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    emulator.assert_nothing_dead_lettered(&names).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -370,12 +350,7 @@ async fn pubsub_pull_stores_ten_thousand_flights_once_each() {
 
     publish_flights(&emulator, &csv, &names.topic);
     assert_exactly_once(&up.api, dir.path(), "flights", FLIGHTS).await;
-    let dead = emulator.dead_lettered(&names, Duration::from_secs(2)).await;
-    assert!(
-        dead.is_empty(),
-        "{} messages reached the dead-letter topic",
-        dead.len()
-    );
+    emulator.assert_nothing_dead_lettered(&names).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

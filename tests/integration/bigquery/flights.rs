@@ -117,10 +117,10 @@ async fn every_flight_lands_in_the_emulator_once_and_reads_back_through_data() {
 /// emulator is slow, not the store: a 1,000-row page over the whole table takes
 /// seconds there (docs/benchmarks.md); the defaults stay what production wants.
 fn start_up(emulator: &Emulator, data_dir: &std::path::Path) -> Up {
-    use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
 
-    let mut child = Command::new(PIPELINE)
+    let mut command = Command::new(PIPELINE);
+    command
         .args(["up", "--ingest-port", "0", "--api-port", "0", "--schema"])
         .arg(repo_root().join("schemas/flights.json"))
         .arg("--data-dir")
@@ -135,32 +135,6 @@ fn start_up(emulator: &Emulator, data_dir: &std::path::Path) -> Up {
         .env("PIPELINE_PUSH_TIMEOUT_MS", "60000")
         .env("PIPELINE_PUSH_MAX_IN_FLIGHT", "2048")
         .env("PIPELINE_LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("failed to start pipeline up");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("READY ") {
-                let _ = tx.send(rest.to_owned());
-            }
-        }
-    });
-    let ready = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("pipeline up --store bigquery never became ready");
-    let field = |key: &str| {
-        ready
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-            .unwrap()
-            .to_owned()
-    };
-    Up {
-        ingest: field("ingest"),
-        api: field("data_api"),
-        child,
-    }
+        .stderr(Stdio::inherit());
+    Up::spawn(command, std::time::Duration::from_secs(60))
 }

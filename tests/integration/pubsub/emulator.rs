@@ -2,7 +2,6 @@
 //! small pieces the Pub/Sub tests share: settings files, fixed ports, `pipeline up` on
 //! a given port, row and dead-letter counts.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -143,6 +142,16 @@ impl Emulator {
         serde_json::from_str(stdout.trim()).unwrap()
     }
 
+    /// Fails if anything reaches the dead-letter topic within 2 s.
+    pub async fn assert_nothing_dead_lettered(&self, names: &Names) {
+        let dead = self.dead_lettered(names, Duration::from_secs(2)).await;
+        assert!(
+            dead.is_empty(),
+            "{} messages reached the dead-letter topic",
+            dead.len()
+        );
+    }
+
     /// Pulls the dead-letter subscription for `wait` and returns what arrived (acked).
     pub async fn dead_lettered(&self, names: &Names, wait: Duration) -> Vec<Message> {
         let subscriber = pipeline_pubsub::connect::subscriber(&self.endpoint())
@@ -215,49 +224,18 @@ pub fn free_port() -> u16 {
 
 /// `pipeline up` with its ingest on `ingest_port` (0: any), over `data_dir`.
 pub fn up_on(schema: &Path, data_dir: &Path, ingest_port: u16, extra: &[&str]) -> Up {
-    let mut child = Command::new(PIPELINE)
-        .args([
-            "up",
-            "--ingest-port",
-            &ingest_port.to_string(),
-            "--api-port",
-            "0",
-        ])
-        .arg("--schema")
+    let mut command = Command::new(PIPELINE);
+    command
+        .args(["up", "--ingest-port", &ingest_port.to_string()])
+        .args(["--api-port", "0", "--schema"])
         .arg(schema)
         .arg("--data-dir")
         .arg(data_dir)
         .args(extra)
         .env("PIPELINE_LOG_FORMAT", "json")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("failed to start pipeline up");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix("READY ") {
-                let _ = tx.send(rest.to_owned());
-            }
-        }
-    });
-    let ready = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("pipeline up never became ready");
-    let field = |key: &str| {
-        ready
-            .split_whitespace()
-            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-            .unwrap()
-            .to_owned()
-    };
-    Up {
-        ingest: field("ingest"),
-        api: field("data_api"),
-        child,
-    }
+        .stderr(Stdio::null());
+    Up::spawn(command, Duration::from_secs(30))
 }
 
 pub fn db(data_dir: &Path, table: &str) -> PathBuf {

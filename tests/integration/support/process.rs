@@ -17,42 +17,27 @@ pub struct Up {
 impl Up {
     /// Starts `pipeline up` on free ports over `data_dir` and waits for its READY line.
     pub fn start(schema: &Path, data_dir: &Path, extra: &[&str]) -> Up {
-        let mut child = Command::new(PIPELINE)
+        let mut command = Command::new(PIPELINE);
+        command
             .args(["up", "--ingest-port", "0", "--api-port", "0", "--schema"])
             .arg(schema)
             .arg("--data-dir")
             .arg(data_dir)
             .args(extra)
             .env("PIPELINE_LOG_FORMAT", "json")
+            .stderr(Stdio::inherit());
+        Up::spawn(command, Duration::from_secs(30))
+    }
+
+    /// Spawns `command` (a `pipeline up`) with its standard output piped and waits up
+    /// to `limit` for its READY line.
+    pub fn spawn(mut command: Command, limit: Duration) -> Up {
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("failed to start pipeline up");
-
-        let stdout = child.stdout.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(rest) = line.strip_prefix("READY ") {
-                    let _ = tx.send(rest.to_owned());
-                }
-            }
-        });
-        let ready = rx
-            .recv_timeout(Duration::from_secs(30))
-            .expect("pipeline up never became ready");
-        let field = |key: &str| {
-            ready
-                .split_whitespace()
-                .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
-                .unwrap()
-                .to_owned()
-        };
-        Up {
-            ingest: field("ingest"),
-            api: field("data_api"),
-            child,
-        }
+        let (ingest, api) = wait_ready(&mut child, limit);
+        Up { child, ingest, api }
     }
 
     pub fn push_url(&self) -> String {
@@ -106,4 +91,30 @@ pub fn publish(file: &Path, url: &str, extra: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("bad summary {stdout}: {e}"))
+}
+
+/// Reads a `pipeline up` child's piped standard output until its READY line (at most
+/// `limit`) and returns the ingest and data-api addresses it names.
+pub fn wait_ready(child: &mut Child, limit: Duration) -> (String, String) {
+    let stdout = child.stdout.take().expect("stdout is not piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Reads on to the end, so the child never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(rest) = line.strip_prefix("READY ") {
+                let _ = tx.send(rest.to_owned());
+            }
+        }
+    });
+    let ready = rx
+        .recv_timeout(limit)
+        .expect("pipeline up never became ready");
+    let field = |key: &str| {
+        ready
+            .split_whitespace()
+            .find_map(|kv| kv.strip_prefix(&format!("{key}=")))
+            .unwrap()
+            .to_owned()
+    };
+    (field("ingest"), field("data_api"))
 }
